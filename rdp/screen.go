@@ -1,0 +1,45 @@
+package rdp
+
+import "image"
+
+// Monitor is one physical screen of the agent's desktop, placed in virtual-screen coordinates.
+type Monitor struct {
+	X, Y, W, H int
+	Primary    bool
+	Name       string
+}
+
+// Bounds returns the monitor's rectangle in virtual-screen coordinates.
+func (m Monitor) Bounds() image.Rectangle { return image.Rect(m.X, m.Y, m.X+m.W, m.Y+m.H) }
+
+// Screen is what the framebuffer side reads. The agent's X11 capture implements it.
+type Screen interface {
+	// Monitors returns the current layout. The bounding box of all monitors is the virtual screen.
+	Monitors() ([]Monitor, error)
+	// Capture copies the pixels of r (virtual-screen coordinates) into dst, whose bounds are
+	// r.Dx()×r.Dy() starting at (0,0). dst is reused between calls; Capture must not keep it.
+	Capture(dst *image.RGBA, r image.Rectangle) error
+}
+
+// Injector is what the input side drives. The agent's X11 injection implements it.
+// Coordinates are virtual-screen pixels; keys are X11 keysyms.
+type Injector interface {
+	Key(keysym uint32, down bool) error
+	// Pointer moves the pointer and sets the button mask (bit 0 left, 1 middle, 2 right).
+	Pointer(x, y int, buttons uint8) error
+	// Scroll turns the wheel: dy > 0 scrolls down, dx > 0 scrolls right, in notches.
+	Scroll(dx, dy int) error
+}
+
+// Clipboard is an optional capability of an Injector or Screen, found by type assertion.
+type Clipboard interface {
+	ReadClipboard() (string, error)
+	WriteClipboard(text string) error
+}
+
+// CursorSource is an optional capability of a Screen: the pointer position and shape.
+type CursorSource interface {
+	// Cursor returns the pointer position, its image and hotspot, and a serial that changes
+	// whenever the shape changes (so the shape is only sent when it changed).
+	Cursor() (x, y int, shape *image.RGBA, hotX, hotY int, serial uint64, err error)
+}
