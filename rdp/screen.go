@@ -1,6 +1,9 @@
 package rdp
 
-import "image"
+import (
+	"context"
+	"image"
+)
 
 // Monitor is one physical screen of the agent's desktop, placed in virtual-screen coordinates.
 type Monitor struct {
@@ -42,4 +45,11 @@ type CursorSource interface {
 	// Cursor returns the pointer position, its image and hotspot, and a serial that changes
 	// whenever the shape changes (so the shape is only sent when it changed).
 	Cursor() (x, y int, shape *image.RGBA, hotX, hotY int, serial uint64, err error)
+}
+
+// ChangeWaiter is an optional capability of a Screen: it blocks until some part of the screen
+// changed (X11 DAMAGE, for instance) and says where, so an idle screen costs no captures and a
+// change is sent the moment it happens. Without it the framebuffer side polls.
+type ChangeWaiter interface {
+	WaitChange(ctx context.Context) ([]image.Rectangle, error)
 }
