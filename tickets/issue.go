@@ -1,0 +1,75 @@
+package tickets
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"fmt"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// Credential lifetimes.
+const (
+	DefaultTTL = 15 * time.Minute
+	MinTTL     = time.Minute
+	MaxTTL     = 8 * time.Hour
+)
+
+// Issue mints a one-time credential for technician on the open request codeOrID, records its
+// fingerprint (never the private key) and an audit event, and returns the .otc file.
+func Issue(s Store, codeOrID, technician string, ttl time.Duration, gateways []string, hostKeys []ssh.PublicKey, now time.Time) (*OTC, Credential, error) {
+	if ttl == 0 {
+		ttl = DefaultTTL
+	}
+	if ttl < MinTTL || ttl > MaxTTL {
+		return nil, Credential{}, fmt.Errorf("ttl %s: must be between %s and %s", ttl, MinTTL, MaxTTL)
+	}
+	req, err := s.Request(codeOrID)
+	if err != nil {
+		return nil, Credential{}, err
+	}
+	if !req.Open() {
+		return nil, Credential{}, fmt.Errorf("request %s is closed", req.Code)
+	}
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, Credential{}, fmt.Errorf("generate credential: %w", err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "assist one-time credential for "+req.Code)
+	if err != nil {
+		return nil, Credential{}, fmt.Errorf("encode credential: %w", err)
+	}
+	sshPub, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		return nil, Credential{}, fmt.Errorf("encode credential: %w", err)
+	}
+	cred := Credential{
+		ID:          newID(now),
+		RequestID:   req.ID,
+		RequestCode: req.Code,
+		Technician:  technician,
+		Fingerprint: ssh.FingerprintSHA256(sshPub),
+		Issued:      now.UTC(),
+		Expires:     now.Add(ttl).UTC().Truncate(time.Second),
+		State:       CredentialIssued,
+	}
+	if err := s.AddCredential(cred); err != nil {
+		return nil, Credential{}, fmt.Errorf("record credential: %w", err)
+	}
+	if _, err := s.AppendEvent(Event{Kind: "credential.issued", Actor: technician, Request: req.Code, Attrs: map[string]string{
+		"credential": cred.ID, "fingerprint": cred.Fingerprint, "expires": cred.Expires.Format(time.RFC3339),
+	}}); err != nil {
+		return nil, Credential{}, err
+	}
+	otc := &OTC{
+		Gateways:   gateways,
+		HostKeys:   hostKeys,
+		Request:    req.Code,
+		Technician: technician,
+		Expires:    cred.Expires,
+		Key:        pem.EncodeToMemory(block),
+	}
+	return otc, cred, nil
+}
