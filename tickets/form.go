@@ -2,6 +2,7 @@ package tickets
 
 import (
 	"fmt"
+	"net"
 	"net/mail"
 	"strings"
 	"unicode"
@@ -17,6 +18,7 @@ type Form struct {
 	Email    string
 	Phone    string
 	Message  string
+	LocalIP  string // the agent's side of its connection to the gateway
 }
 
 // Field limits, in bytes of UTF-8.
@@ -47,6 +49,7 @@ func (f Form) Clean() (Form, error) {
 		Email:    cleanLine(f.Email),
 		Phone:    cleanLine(f.Phone),
 		Message:  cleanText(f.Message),
+		LocalIP:  cleanLine(f.LocalIP),
 	}
 	checks := []struct {
 		name  string
@@ -72,6 +75,9 @@ func (f Form) Clean() (Form, error) {
 		if a, err := mail.ParseAddress(out.Email); err != nil || a.Address != out.Email {
 			return Form{}, &FieldError{"email", "not an address like name@example.org"}
 		}
+	}
+	if out.LocalIP != "" && net.ParseIP(out.LocalIP) == nil {
+		return Form{}, &FieldError{"local IP", "not an IP address"}
 	}
 	if strings.IndexFunc(out.Phone, func(r rune) bool { return !strings.ContainsRune("0123456789+-()./ ", r) }) >= 0 {
 		return Form{}, &FieldError{"phone", "only digits, spaces and + - ( ) . / allowed"}

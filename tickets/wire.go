@@ -19,6 +19,9 @@ const (
 	// starts. Extra data: ConsentAsk. The agent asks the person; it rejects the channel if they deny,
 	// else accepts it and sends GrantRequest. Closing the channel ends the session, from either side.
 	SessionChannel = "session@assist.dev"
+	// EndedGlobal tells a one-time session's connections why the session ended, just before the
+	// gateway closes them. Payload: EndedMsg. No reply.
+	EndedGlobal = "session-ended@assist.dev"
 	// GrantRequest carries the person's answer on the session channel. Payload: GrantMsg.
 	GrantRequest = "grant@assist.dev"
 	// ProtocolVersion is the version of these messages; FormMsg carries the agent's.
@@ -34,6 +37,7 @@ type FormMsg struct {
 	Email    string
 	Phone    string
 	Message  string
+	LocalIP  string
 }
 
 // RequestReply answers a successful RequestGlobal.
@@ -50,6 +54,9 @@ type ClosedMsg struct {
 	By     string
 	Reason string
 }
+
+// EndedMsg says why a session ended, in words for the technician.
+type EndedMsg struct{ Reason string }
 
 // ConsentAsk tells the agent who asks for which session.
 type ConsentAsk struct {
@@ -79,12 +86,12 @@ func DecodeForm(payload []byte) (Form, error) {
 	if m.Version != ProtocolVersion {
 		return Form{}, fmt.Errorf("request form: protocol version %d, this gateway speaks %d", m.Version, ProtocolVersion)
 	}
-	return Form{m.FullName, m.UserName, m.Computer, m.Email, m.Phone, m.Message}.Clean()
+	return Form{m.FullName, m.UserName, m.Computer, m.Email, m.Phone, m.Message, m.LocalIP}.Clean()
 }
 
 // EncodeForm is DecodeForm's counterpart, for agents.
 func EncodeForm(f Form) []byte {
-	return ssh.Marshal(FormMsg{ProtocolVersion, f.FullName, f.UserName, f.Computer, f.Email, f.Phone, f.Message})
+	return ssh.Marshal(FormMsg{ProtocolVersion, f.FullName, f.UserName, f.Computer, f.Email, f.Phone, f.Message, f.LocalIP})
 }
 
 // Grant is what the person allowed a technician to do. Zero means denied.
@@ -152,3 +159,7 @@ func (g Grant) String() string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// AgentUser is the SSH user name agents log in as. Any key may file a request; the key then
+// binds the request, so only that agent can resume it.
+const AgentUser = "assist-agent"
