@@ -1,0 +1,404 @@
+package wire
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Channel kinds, carried in Hello so that a miswired channel fails at once.
+const (
+	KindFramebuffer = 1
+	KindInput       = 2
+)
+
+// Capability bits. On the framebuffer channel the viewer lists the encodings it decodes and the
+// agent the ones it may send; the agent uses only the intersection. Raw needs no bit: every peer
+// must decode it.
+const (
+	CapSolid  = 1 << 0
+	CapZstd   = 1 << 1
+	CapCopy   = 1 << 2
+	CapCursor = 1 << 3
+
+	// Input channel, announced by the agent.
+	CapControl   = 1 << 0 // the agent accepts input events (absent: view only)
+	CapClipboard = 1 << 1 // the agent reads and writes the clipboard
+)
+
+// Rectangle encodings.
+const (
+	EncSolid = 1 // one RGB colour
+	EncRaw   = 2 // w×h×3 bytes RGB, rows top to bottom
+	EncZstd  = 3 // one zstd frame that decodes to the raw bytes
+	EncCopy  = 4 // copy a same-sized rectangle from (SrcX, SrcY) of the viewer's own image
+)
+
+// Pixel formats announced in Layout.
+const FormatRGB24 = 1
+
+// Close codes.
+const (
+	CloseNormal   = 0
+	CloseViewOnly = 1
+	CloseProtocol = 2
+	CloseInternal = 3
+)
+
+// Hello opens each direction of each channel. Later versions may append fields; a decoder
+// ignores bytes after the ones it knows, so Hello stays readable across versions.
+type Hello struct {
+	Kind    uint8
+	Version uint16
+	Caps    uint64
+}
+
+func (*Hello) Type() Type { return THello }
+func (m *Hello) AppendPayload(b []byte) []byte {
+	b = append(b, m.Kind)
+	b = binary.AppendUvarint(b, uint64(m.Version))
+	return binary.AppendUvarint(b, m.Caps)
+}
+func (m *Hello) DecodePayload(p []byte) error {
+	r := reader{b: p}
+	m.Kind = r.u8()
+	m.Version = uint16(r.uvarint(0xffff, "version"))
+	m.Caps = r.uvarint(1<<63, "caps")
+	return r.err
+}
+
+// Close tells the peer why the sender is about to close the channel.
+type Close struct {
+	Code   uint8
+	Reason string
+}
+
+func (*Close) Type() Type { return TClose }
+func (m *Close) AppendPayload(b []byte) []byte {
+	return appendString(append(b, m.Code), m.Reason)
+}
+func (m *Close) DecodePayload(p []byte) error {
+	r := reader{b: p}
+	m.Code = r.u8()
+	m.Reason = r.str(MaxReason, "reason")
+	return r.end()
+}
+
+// Monitor is one screen of the layout, in virtual-screen coordinates.
+type Monitor struct {
+	X, Y    int32
+	W, H    uint16
+	Primary bool
+	Name    string
+}
+
+// Layout announces the monitors and the pixel format. The virtual screen is the monitors'
+// bounding box.
+type Layout struct {
+	Format   uint8
+	Monitors []Monitor
+}
+
+func (*Layout) Type() Type { return TLayout }
+func (m *Layout) AppendPayload(b []byte) []byte {
+	b = append(b, m.Format)
+	b = binary.AppendUvarint(b, uint64(len(m.Monitors)))
+	for _, mon := range m.Monitors {
+		b = binary.AppendVarint(b, int64(mon.X))
+		b = binary.AppendVarint(b, int64(mon.Y))
+		b = binary.AppendUvarint(b, uint64(mon.W))
+		b = binary.AppendUvarint(b, uint64(mon.H))
+		b = appendBool(b, mon.Primary)
+		b = appendString(b, mon.Name)
+	}
+	return b
+}
+func (m *Layout) DecodePayload(p []byte) error {
+	r := reader{b: p}
+	m.Format = r.u8()
+	n := int(r.uvarint(MaxMonitors, "monitor count"))
+	m.Monitors = make([]Monitor, 0, n)
+	for i := 0; i < n && r.err == nil; i++ {
+		var mon Monitor
+		mon.X = int32(r.varint(MaxCoord, "monitor x"))
+		mon.Y = int32(r.varint(MaxCoord, "monitor y"))
+		mon.W = uint16(r.uvarint(MaxScreen, "monitor width"))
+		mon.H = uint16(r.uvarint(MaxScreen, "monitor height"))
+		mon.Primary = r.boolean("primary")
+		mon.Name = r.str(MaxName, "monitor name")
+		m.Monitors = append(m.Monitors, mon)
+	}
+	if err := r.end(); err != nil {
+		return err
+	}
+	if m.Format != FormatRGB24 {
+		return fmt.Errorf("unknown pixel format %d", m.Format)
+	}
+	return m.check()
+}
+
+func (m *Layout) check() error {
+	if len(m.Monitors) == 0 {
+		return fmt.Errorf("layout has no monitor")
+	}
+	x0, y0, x1, y1 := int64(1<<62), int64(1<<62), int64(-1<<62), int64(-1<<62)
+	for _, mon := range m.Monitors {
+		if mon.W == 0 || mon.H == 0 {
+			return fmt.Errorf("monitor %q is empty", mon.Name)
+		}
+		x0, y0 = min(x0, int64(mon.X)), min(y0, int64(mon.Y))
+		x1, y1 = max(x1, int64(mon.X)+int64(mon.W)), max(y1, int64(mon.Y)+int64(mon.H))
+	}
+	if x1-x0 > MaxScreen || y1-y0 > MaxScreen {
+		return fmt.Errorf("virtual screen %dx%d over the limit of %d", x1-x0, y1-y0, MaxScreen)
+	}
+	return nil
+}
+
+// Rect is one rectangle of an update. Which fields the body carries depends on Enc: Data for
+// solid (3 bytes), raw (W×H×3 bytes) and zstd (the frame); SrcX and SrcY for copy.
+type Rect struct {
+	X, Y       int32
+	W, H       uint32
+	Enc        uint8
+	SrcX, SrcY int32
+	Data       []byte
+}
+
+func (*Rect) Type() Type { return TRect }
+func (m *Rect) AppendPayload(b []byte) []byte {
+	b = binary.AppendVarint(b, int64(m.X))
+	b = binary.AppendVarint(b, int64(m.Y))
+	b = binary.AppendUvarint(b, uint64(m.W))
+	b = binary.AppendUvarint(b, uint64(m.H))
+	b = append(b, m.Enc)
+	if m.Enc == EncCopy {
+		b = binary.AppendVarint(b, int64(m.SrcX))
+		return binary.AppendVarint(b, int64(m.SrcY))
+	}
+	return append(b, m.Data...)
+}
+func (m *Rect) DecodePayload(p []byte) error {
+	r := reader{b: p}
+	m.X = int32(r.varint(MaxCoord, "rect x"))
+	m.Y = int32(r.varint(MaxCoord, "rect y"))
+	m.W = uint32(r.uvarint(MaxScreen, "rect width"))
+	m.H = uint32(r.uvarint(MaxScreen, "rect height"))
+	m.Enc = r.u8()
+	m.SrcX, m.SrcY, m.Data = 0, 0, nil
+	if r.err != nil {
+		return r.err
+	}
+	if m.W == 0 || m.H == 0 {
+		return fmt.Errorf("empty rect %dx%d", m.W, m.H)
+	}
+	raw := int(m.W) * int(m.H) * 3
+	switch m.Enc {
+	case EncSolid:
+		m.Data = r.rest()
+		if len(m.Data) != 3 {
+			return fmt.Errorf("solid rect carries %d bytes, want 3", len(m.Data))
+		}
+	case EncRaw, EncZstd:
+		if raw > MaxPixelData {
+			return fmt.Errorf("rect %dx%d carries %d pixel bytes, over the limit of %d", m.W, m.H, raw, MaxPixelData)
+		}
+		m.Data = r.rest()
+		if m.Enc == EncRaw && len(m.Data) != raw {
+			return fmt.Errorf("raw rect %dx%d carries %d bytes, want %d", m.W, m.H, len(m.Data), raw)
+		}
+		if m.Enc == EncZstd && len(m.Data) == 0 {
+			return fmt.Errorf("zstd rect carries no data")
+		}
+	case EncCopy:
+		m.SrcX = int32(r.varint(MaxCoord, "copy source x"))
+		m.SrcY = int32(r.varint(MaxCoord, "copy source y"))
+		return r.end()
+	default:
+		return fmt.Errorf("unknown encoding %d", m.Enc)
+	}
+	return nil
+}
+
+// UpdateEnd closes the answer to one UpdateRequest.
+type UpdateEnd struct{ Seq uint64 }
+
+func (*UpdateEnd) Type() Type                      { return TUpdateEnd }
+func (m *UpdateEnd) AppendPayload(b []byte) []byte { return binary.AppendUvarint(b, m.Seq) }
+func (m *UpdateEnd) DecodePayload(p []byte) error {
+	r := reader{b: p}
+	m.Seq = r.uvarint(1<<63, "seq")
+	return r.end()
+}
+
+// CursorPos is the pointer position in virtual-screen coordinates.
+type CursorPos struct{ X, Y int32 }
+
+func (*CursorPos) Type() Type { return TCursorPos }
+func (m *CursorPos) AppendPayload(b []byte) []byte {
+	return binary.AppendVarint(binary.AppendVarint(b, int64(m.X)), int64(m.Y))
+}
+func (m *CursorPos) DecodePayload(p []byte) error {
+	r := reader{b: p}
+	m.X = int32(r.varint(MaxCoord, "cursor x"))
+	m.Y = int32(r.varint(MaxCoord, "cursor y"))
+	return r.end()
+}
+
+// CursorShape is the pointer image: W×H pixels of premultiplied RGBA (4 bytes each), raw or as
+// one zstd frame. W = H = 0 hides the cursor.
+type CursorShape struct {
+	W, H       uint16
+	HotX, HotY uint16
+	Enc        uint8
+	Data       []byte
+}
+
+func (*CursorShape) Type() Type { return TCursorShape }
+func (m *CursorShape) AppendPayload(b []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(m.W))
+	b = binary.AppendUvarint(b, uint64(m.H))
+	b = binary.AppendUvarint(b, uint64(m.HotX))
+	b = binary.AppendUvarint(b, uint64(m.HotY))
+	return append(append(b, m.Enc), m.Data...)
+}
+func (m *CursorShape) DecodePayload(p []byte) error {
+	r := reader{b: p}
+	m.W = uint16(r.uvarint(MaxCursor, "cursor width"))
+	m.H = uint16(r.uvarint(MaxCursor, "cursor height"))
+	m.HotX = uint16(r.uvarint(MaxCursor, "cursor hotspot x"))
+	m.HotY = uint16(r.uvarint(MaxCursor, "cursor hotspot y"))
+	m.Enc = r.u8()
+	m.Data = r.rest()
+	if r.err != nil {
+		return r.err
+	}
+	raw := int(m.W) * int(m.H) * 4
+	if (m.W == 0) != (m.H == 0) {
+		return fmt.Errorf("cursor %dx%d", m.W, m.H)
+	}
+	if m.W > 0 && (m.HotX >= m.W || m.HotY >= m.H) {
+		return fmt.Errorf("cursor hotspot %d,%d outside %dx%d", m.HotX, m.HotY, m.W, m.H)
+	}
+	switch m.Enc {
+	case EncRaw:
+		if len(m.Data) != raw {
+			return fmt.Errorf("raw cursor %dx%d carries %d bytes, want %d", m.W, m.H, len(m.Data), raw)
+		}
+	case EncZstd:
+		if raw == 0 || len(m.Data) == 0 {
+			return fmt.Errorf("zstd cursor %dx%d carries %d bytes", m.W, m.H, len(m.Data))
+		}
+	default:
+		return fmt.Errorf("unknown cursor encoding %d", m.Enc)
+	}
+	return nil
+}
+
+// UpdateRequest asks for one update of a region (W = H = 0: the whole virtual screen). An
+// incremental request is answered when something changed; a full one at once, with every pixel.
+type UpdateRequest struct {
+	Incremental bool
+	X, Y        int32
+	W, H        uint32
+}
+
+func (*UpdateRequest) Type() Type { return TUpdateRequest }
+func (m *UpdateRequest) AppendPayload(b []byte) []byte {
+	b = appendBool(b, m.Incremental)
+	b = binary.AppendVarint(b, int64(m.X))
+	b = binary.AppendVarint(b, int64(m.Y))
+	b = binary.AppendUvarint(b, uint64(m.W))
+	return binary.AppendUvarint(b, uint64(m.H))
+}
+func (m *UpdateRequest) DecodePayload(p []byte) error {
+	r := reader{b: p}
+	m.Incremental = r.boolean("incremental")
+	m.X = int32(r.varint(MaxCoord, "request x"))
+	m.Y = int32(r.varint(MaxCoord, "request y"))
+	m.W = uint32(r.uvarint(MaxScreen, "request width"))
+	m.H = uint32(r.uvarint(MaxScreen, "request height"))
+	return r.end()
+}
+
+// Key presses or releases one X11 keysym.
+type Key struct {
+	Keysym uint32
+	Down   bool
+}
+
+func (*Key) Type() Type { return TKey }
+func (m *Key) AppendPayload(b []byte) []byte {
+	return appendBool(binary.BigEndian.AppendUint32(b, m.Keysym), m.Down)
+}
+func (m *Key) DecodePayload(p []byte) error {
+	r := reader{b: p}
+	m.Keysym = r.u32()
+	m.Down = r.boolean("down")
+	return r.end()
+}
+
+// Pointer moves the pointer and sets the button mask.
+type Pointer struct {
+	X, Y    int32
+	Buttons uint8
+}
+
+func (*Pointer) Type() Type { return TPointer }
+func (m *Pointer) AppendPayload(b []byte) []byte {
+	b = binary.AppendVarint(b, int64(m.X))
+	b = binary.AppendVarint(b, int64(m.Y))
+	return append(b, m.Buttons)
+}
+func (m *Pointer) DecodePayload(p []byte) error {
+	r := reader{b: p}
+	m.X = int32(r.varint(MaxCoord, "pointer x"))
+	m.Y = int32(r.varint(MaxCoord, "pointer y"))
+	m.Buttons = r.u8()
+	return r.end()
+}
+
+// Scroll turns the wheel by whole notches.
+type Scroll struct{ DX, DY int32 }
+
+func (*Scroll) Type() Type { return TScroll }
+func (m *Scroll) AppendPayload(b []byte) []byte {
+	return binary.AppendVarint(binary.AppendVarint(b, int64(m.DX)), int64(m.DY))
+}
+func (m *Scroll) DecodePayload(p []byte) error {
+	r := reader{b: p}
+	m.DX = int32(r.varint(MaxCoord, "scroll dx"))
+	m.DY = int32(r.varint(MaxCoord, "scroll dy"))
+	return r.end()
+}
+
+// Text is typed by the agent, rune by rune, as keysyms.
+type Text struct{ Text string }
+
+func (*Text) Type() Type                      { return TText }
+func (m *Text) AppendPayload(b []byte) []byte { return appendString(b, m.Text) }
+func (m *Text) DecodePayload(p []byte) error {
+	r := reader{b: p}
+	m.Text = r.str(MaxText, "text")
+	return r.end()
+}
+
+// ClipboardRequest asks the agent to send its clipboard now.
+type ClipboardRequest struct{}
+
+func (*ClipboardRequest) Type() Type                    { return TClipboardRequest }
+func (*ClipboardRequest) AppendPayload(b []byte) []byte { return b }
+func (*ClipboardRequest) DecodePayload(p []byte) error {
+	r := reader{b: p}
+	return r.end()
+}
+
+// Clipboard carries clipboard text: viewer → agent sets it, agent → viewer reports it.
+type Clipboard struct{ Text string }
+
+func (*Clipboard) Type() Type                      { return TClipboard }
+func (m *Clipboard) AppendPayload(b []byte) []byte { return appendString(b, m.Text) }
+func (m *Clipboard) DecodePayload(p []byte) error {
+	r := reader{b: p}
+	m.Text = r.str(MaxClipboard, "clipboard")
+	return r.end()
+}

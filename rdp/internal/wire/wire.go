@@ -1,0 +1,186 @@
+// Package wire is the byte layout of assist's desktop protocol: message framing, the message
+// types of both channels and their hand-written codec. It knows nothing about pixels or sessions;
+// package rdp gives the messages their meaning. docs/rdp.md describes the same layout for readers
+// who write another implementation.
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Version is the protocol version this code speaks. A peer announces its own in Hello and both
+// sides speak the lower of the two; MinVersion is the oldest still understood.
+const (
+	Version    = 1
+	MinVersion = 1
+)
+
+// Limits. Every length on the wire is checked against these before anything is allocated.
+const (
+	// MaxMessage bounds one frame's length field (type byte plus payload).
+	MaxMessage = 1<<20 + 64
+	// MaxPixelData bounds the pixel bytes a raw or zstd rectangle carries once decoded
+	// (w×h×3 for RGB24), so a small compressed message cannot expand without bound.
+	MaxPixelData = 1 << 20
+	// MaxScreen bounds the width and height of the virtual screen and of any rectangle.
+	MaxScreen = 16384
+	// MaxCoord bounds the absolute value of a coordinate (monitors may sit left of or above
+	// the primary one on some systems).
+	MaxCoord = 1 << 15
+	// MaxMonitors bounds the monitors in one layout.
+	MaxMonitors = 16
+	// MaxName bounds a monitor name in bytes.
+	MaxName = 128
+	// MaxCursor bounds the cursor image's width and height.
+	MaxCursor = 256
+	// MaxText bounds one Text message in bytes.
+	MaxText = 64 << 10
+	// MaxClipboard bounds clipboard text in bytes.
+	MaxClipboard = 1 << 20
+	// MaxReason bounds a Close message's reason in bytes.
+	MaxReason = 1024
+)
+
+// Type is the first byte of a frame's body.
+type Type uint8
+
+// Message types. Numbers are part of the protocol and never reused.
+const (
+	// Both channels, both directions.
+	THello Type = 1
+	TClose Type = 2
+
+	// Framebuffer channel, agent → viewer.
+	TLayout      Type = 16
+	TRect        Type = 17
+	TUpdateEnd   Type = 18
+	TCursorPos   Type = 19
+	TCursorShape Type = 20
+
+	// Framebuffer channel, viewer → agent.
+	TUpdateRequest Type = 24
+
+	// Input channel, viewer → agent.
+	TKey              Type = 32
+	TPointer          Type = 33
+	TScroll           Type = 34
+	TText             Type = 35
+	TClipboardRequest Type = 36
+
+	// Input channel, both directions.
+	TClipboard Type = 40
+)
+
+var typeNames = map[Type]string{
+	THello: "hello", TClose: "close", TLayout: "layout", TRect: "rect", TUpdateEnd: "update-end",
+	TCursorPos: "cursor-pos", TCursorShape: "cursor-shape", TUpdateRequest: "update-request",
+	TKey: "key", TPointer: "pointer", TScroll: "scroll", TText: "text",
+	TClipboardRequest: "clipboard-request", TClipboard: "clipboard",
+}
+
+func (t Type) String() string {
+	if s, ok := typeNames[t]; ok {
+		return s
+	}
+	return fmt.Sprintf("type-%d", uint8(t))
+}
+
+// ErrTooLarge is wrapped by ReadFrame when a frame's length exceeds MaxMessage.
+var ErrTooLarge = errors.New("message too large")
+
+// Message is one decoded message.
+type Message interface {
+	Type() Type
+	// AppendPayload appends the payload (the body after the type byte).
+	AppendPayload(b []byte) []byte
+	// DecodePayload parses a payload, checking every limit. Byte slices in the result may
+	// alias p.
+	DecodePayload(p []byte) error
+}
+
+// Append appends one framed message to b: a 4-byte big-endian length N, then N bytes made of the
+// type byte and the payload.
+func Append(b []byte, m Message) []byte {
+	start := len(b)
+	b = append(b, 0, 0, 0, 0, byte(m.Type()))
+	b = m.AppendPayload(b)
+	binary.BigEndian.PutUint32(b[start:], uint32(len(b)-start-4))
+	return b
+}
+
+// ReadFrame reads one frame into buf (grown if needed, never beyond MaxMessage) and returns its
+// type and payload, which aliases buf. The length is checked before any allocation.
+func ReadFrame(r io.Reader, buf []byte) (Type, []byte, []byte, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return 0, nil, buf, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n == 0 {
+		return 0, nil, buf, errors.New("empty message")
+	}
+	if n > MaxMessage {
+		return 0, nil, buf, fmt.Errorf("length %d over the limit of %d: %w", n, MaxMessage, ErrTooLarge)
+	}
+	if cap(buf) < int(n) {
+		buf = make([]byte, n)
+	}
+	body := buf[:n]
+	if _, err := io.ReadFull(r, body); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return 0, nil, buf, err
+	}
+	return Type(body[0]), body[1:], buf, nil
+}
+
+// New returns an empty message of type t, or nil if t is unknown.
+func New(t Type) Message {
+	switch t {
+	case THello:
+		return new(Hello)
+	case TClose:
+		return new(Close)
+	case TLayout:
+		return new(Layout)
+	case TRect:
+		return new(Rect)
+	case TUpdateEnd:
+		return new(UpdateEnd)
+	case TCursorPos:
+		return new(CursorPos)
+	case TCursorShape:
+		return new(CursorShape)
+	case TUpdateRequest:
+		return new(UpdateRequest)
+	case TKey:
+		return new(Key)
+	case TPointer:
+		return new(Pointer)
+	case TScroll:
+		return new(Scroll)
+	case TText:
+		return new(Text)
+	case TClipboardRequest:
+		return new(ClipboardRequest)
+	case TClipboard:
+		return new(Clipboard)
+	}
+	return nil
+}
+
+// Decode parses a payload of type t into a new message.
+func Decode(t Type, p []byte) (Message, error) {
+	m := New(t)
+	if m == nil {
+		return nil, fmt.Errorf("unknown message type %d", uint8(t))
+	}
+	if err := m.DecodePayload(p); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", t, err)
+	}
+	return m, nil
+}
