@@ -1,0 +1,139 @@
+package xdesktop
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"image"
+	"math/rand/v2"
+	"os/exec"
+	"testing"
+)
+
+// noise is a BGRX image whose every channel differs, so a swapped channel cannot pass.
+func noise(w, h int, seed uint64) []byte {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	b := make([]byte, w*h*4)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
+}
+
+// xwdRoot takes the X server's own picture of the root window with xwd and returns it as RGBA.
+func xwdRoot(t *testing.T, display string) *image.RGBA {
+	t.Helper()
+	out, err := exec.Command("xwd", "-display", display, "-root", "-silent").Output()
+	if err != nil {
+		t.Fatalf("xwd (package x11-apps, scripts/deps.sh installs it): %v", err)
+	}
+	img, err := parseXWD(out)
+	if err != nil {
+		t.Fatalf("parse xwd output: %v", err)
+	}
+	return img
+}
+
+// parseXWD reads the ZPixmap, 32 bits-per-pixel TrueColor dumps that xwd writes of a 24-bit
+// screen: a header of big-endian 32-bit fields, the window name, the colour map, the pixels.
+func parseXWD(b []byte) (*image.RGBA, error) {
+	if len(b) < 100 {
+		return nil, fmt.Errorf("short header")
+	}
+	f := func(i int) int { return int(binary.BigEndian.Uint32(b[4*i:])) }
+	headerSize, format, w, h := f(0), f(2), f(4), f(5)
+	byteOrder, bpp, stride, ncolors := f(7), f(11), f(12), f(19)
+	redMask, greenMask, blueMask := f(14), f(15), f(16)
+	if format != 2 || bpp != 32 || redMask != 0xff0000 || greenMask != 0xff00 || blueMask != 0xff {
+		return nil, fmt.Errorf("unexpected format %d, %d bpp, masks %x %x %x", format, bpp, redMask, greenMask, blueMask)
+	}
+	off := headerSize + ncolors*12
+	if len(b) < off+stride*h {
+		return nil, fmt.Errorf("short pixel data")
+	}
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			p := b[off+y*stride+x*4:]
+			var v uint32
+			if byteOrder == 0 {
+				v = binary.LittleEndian.Uint32(p)
+			} else {
+				v = binary.BigEndian.Uint32(p)
+			}
+			img.Pix[y*img.Stride+x*4+0] = byte(v >> 16)
+			img.Pix[y*img.Stride+x*4+1] = byte(v >> 8)
+			img.Pix[y*img.Stride+x*4+2] = byte(v)
+			img.Pix[y*img.Stride+x*4+3] = 0xff
+		}
+	}
+	return img, nil
+}
+
+func TestCaptureMatchesServer(t *testing.T) {
+	d := openTest(t, "-screen", "0", "1280x720x24")
+	c := newClient(t, d.Display())
+	c.put(0, 0, 1280, 720, noise(1280, 720, 1))
+	want := xwdRoot(t, d.Display())
+
+	for _, shm := range []bool{true, false} {
+		t.Run(fmt.Sprintf("shm=%v", shm), func(t *testing.T) {
+			if shm && !d.grab.useSHM {
+				t.Fatal("MIT-SHM is not in use on Xvfb")
+			}
+			d.grab.useSHM = shm
+			for _, r := range []image.Rectangle{
+				image.Rect(0, 0, 1280, 720),
+				image.Rect(100, 50, 1280, 51),
+				image.Rect(333, 444, 333+77, 444+5), // odd width: the tail pixel path
+				image.Rect(1279, 719, 1280, 720),
+			} {
+				got := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+				if err := d.Capture(got, r); err != nil {
+					t.Fatalf("capture %v: %v", r, err)
+				}
+				sub := want.SubImage(r).(*image.RGBA)
+				for y := 0; y < r.Dy(); y++ {
+					g := got.Pix[y*got.Stride : y*got.Stride+r.Dx()*4]
+					w := sub.Pix[y*sub.Stride : y*sub.Stride+r.Dx()*4]
+					if !bytes.Equal(g, w) {
+						t.Fatalf("capture %v: row %d differs from xwd", r, y)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestCaptureOffScreenIsBlack(t *testing.T) {
+	d := openTest(t, "-screen", "0", "640x480x24")
+	c := newClient(t, d.Display())
+	c.put(0, 0, 640, 480, bytes.Repeat([]byte{0x10, 0x20, 0x30, 0}, 640*480))
+	r := image.Rect(600, 470, 700, 490)
+	got := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	if err := d.Capture(got, r); err != nil {
+		t.Fatal(err)
+	}
+	for y := 0; y < r.Dy(); y++ {
+		for x := 0; x < r.Dx(); x++ {
+			want := [4]byte{0, 0, 0, 0xff}
+			if x < 40 && y < 10 {
+				want = [4]byte{0x30, 0x20, 0x10, 0xff}
+			}
+			o := y*got.Stride + x*4
+			if [4]byte(got.Pix[o:o+4]) != want {
+				t.Fatalf("pixel (%d,%d) = %v, want %v", x, y, got.Pix[o:o+4], want)
+			}
+		}
+	}
+}
+
+func TestConvertTail(t *testing.T) {
+	src := []byte{1, 2, 3, 9, 4, 5, 6, 9, 7, 8, 9, 9}
+	dst := make([]byte, len(src))
+	bgrxToRGBA(dst, src, 3)
+	want := []byte{3, 2, 1, 255, 6, 5, 4, 255, 9, 8, 7, 255}
+	if !bytes.Equal(dst, want) {
+		t.Fatalf("got %v, want %v", dst, want)
+	}
+}
