@@ -60,3 +60,13 @@ func chainHash(key []byte, e Event) string {
 	m.Write(body)
 	return hex.EncodeToString(m.Sum(nil))
 }
+
+// auditSeal is HMAC-SHA256(key, label ‖ head). The head alone names the last event's hash, which
+// anyone who can edit the file can copy from the event before it: removing the last events and
+// rewinding the head would go unnoticed. The seal can only be recomputed with the key.
+func auditSeal(key, head []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("assist audit head\x00"))
+	m.Write(head)
+	return hex.EncodeToString(m.Sum(nil))
+}

@@ -353,7 +353,11 @@ func (s *Bolt) AppendEvent(e Event) (Event, error) {
 		if err := put(tx.Bucket(bucketEvents), u64(e.Seq), e); err != nil {
 			return err
 		}
-		return meta.Put(keyAuditHead, append(u64(e.Seq), e.Hash...))
+		head := append(u64(e.Seq), e.Hash...)
+		if err := meta.Put(keyAuditHead, head); err != nil {
+			return err
+		}
+		return meta.Put(keyAuditSeal, []byte(auditSeal(s.key, head)))
 	})
 	if err != nil {
 		return Event{}, fmt.Errorf("append audit event: %w", err)
@@ -407,7 +411,8 @@ func (s *Bolt) VerifyEvents() error {
 		if err != nil {
 			return err
 		}
-		head := tx.Bucket(bucketMeta).Get(keyAuditHead)
+		meta := tx.Bucket(bucketMeta)
+		head, seal := meta.Get(keyAuditHead), meta.Get(keyAuditSeal)
 		var headSeq uint64
 		var headHash string
 		if len(head) > 8 {
@@ -415,6 +420,10 @@ func (s *Bolt) VerifyEvents() error {
 		}
 		if headSeq != seq || headHash != prev {
 			return &TamperError{seq + 1, fmt.Sprintf("the trail ends at event %d but the store recorded %d events (events were removed from the end)", seq, headSeq)}
+		}
+		// An empty trail has neither; anything else needs the seal that only the key can make.
+		if (head != nil || seal != nil) && !hmacEqual(string(seal), auditSeal(s.key, head)) {
+			return &TamperError{seq + 1, fmt.Sprintf("the record of where the trail ends (event %d) was rewritten without the audit key (events after it were removed)", seq)}
 		}
 		return nil
 	})

@@ -20,6 +20,7 @@ var (
 
 	keySchemaVersion = []byte("schema_version")
 	keyAuditHead     = []byte("audit_head") // big-endian seq ‖ hash of the last event
+	keyAuditSeal     = []byte("audit_seal") // auditSeal of audit_head, so the head cannot be rewound without the key
 )
 
 // migration moves the file from version-1 to version. Migrations run in order, each in its own
