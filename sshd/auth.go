@@ -1,0 +1,171 @@
+package sshd
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/assistkit/assist/tickets"
+)
+
+// Permission extensions set by the auth callback. Authorisation reads them from the connection's
+// *ssh.Permissions, never from a key the callback merely saw (CVE-2024-45337).
+const (
+	extRole        = "assist-role"
+	extFingerprint = "assist-key"
+	extKeyLine     = "assist-key-line"
+	extAdmin       = "assist-admin"
+	extRequest     = "assist-request"
+	extFullName    = "assist-full-name"
+	extTechnician  = "assist-technician"
+
+	roleAgent      = "agent"
+	roleTechnician = "technician"
+	roleOTC        = "otc"
+)
+
+// errAuth is all the remote side learns about a refused key.
+var errAuth = errors.New("permission denied")
+
+// authState is one connection's authentication: it decides per key, counts failures and writes
+// the OpenSSH-style lines.
+type authState struct {
+	s       *Server
+	remote  net.Addr
+	user    string
+	invalid bool
+	failed  int
+	logged  bool // "Invalid user" written
+}
+
+func (a *authState) config() *ssh.ServerConfig {
+	cfg := &ssh.ServerConfig{
+		PublicKeyCallback:         a.publicKey,
+		VerifiedPublicKeyCallback: a.verified,
+		MaxAuthTries:              a.s.cfg.MaxAuthTries,
+		ServerVersion:             "SSH-2.0-assistd",
+		BannerCallback:            nil,
+	}
+	for _, k := range a.s.cfg.HostKeys {
+		cfg.AddHostKey(k)
+	}
+	return cfg
+}
+
+// publicKey decides whether key may log in as the requested user. It is called for queries
+// too, before the client proved it holds the key; claims happen in verified.
+func (a *authState) publicKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+	user := meta.User()
+	a.user = user
+	perms, invalid, reason := a.decide(user, key)
+	if perms != nil {
+		return perms, nil
+	}
+	a.invalid = invalid
+	if invalid && !a.logged {
+		a.logged = true
+		a.s.cfg.AuthLog.InvalidUser(user, a.remote)
+	}
+	a.failed++
+	a.s.cfg.AuthLog.Failed("publickey", user, invalid, a.remote, key)
+	a.s.log.Info("authentication refused", "remote", a.remote.String(), "user", user, "key", ssh.FingerprintSHA256(key), "reason", reason)
+	a.s.audit(tickets.Event{Kind: "auth.failed", Remote: a.remote.String(), Attrs: map[string]string{
+		"user": user, "key": ssh.FingerprintSHA256(key), "reason": reason}})
+	return nil, errAuth
+}
+
+// decide maps (user, key) to permissions, or says why not and whether the user is unknown.
+func (a *authState) decide(user string, key ssh.PublicKey) (perms *ssh.Permissions, invalidUser bool, reason string) {
+	fp := ssh.FingerprintSHA256(key)
+	ext := map[string]string{extFingerprint: fp, extKeyLine: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))}
+	switch {
+	case user == tickets.AgentUser:
+		if key.Type() != ssh.KeyAlgoED25519 {
+			return nil, false, "agents must use ed25519 keys"
+		}
+		ext[extRole] = roleAgent
+		return &ssh.Permissions{Extensions: ext}, false, ""
+	case strings.HasPrefix(user, "otc-"):
+		cred, err := a.s.cfg.Store.Credential(fp)
+		if err != nil {
+			return nil, false, "not a one-time credential"
+		}
+		if tickets.OTCUser(cred.RequestCode) != user {
+			return nil, false, fmt.Sprintf("credential is for request %s, not %s", cred.RequestCode, strings.TrimPrefix(user, "otc-"))
+		}
+		if why := a.s.credentialRefusal(cred); why != "" {
+			return nil, false, why
+		}
+		ext[extRole], ext[extRequest], ext[extTechnician] = roleOTC, cred.RequestCode, cred.Technician
+		return &ssh.Permissions{Extensions: ext}, false, ""
+	}
+	u, err := a.s.cfg.Store.User(user)
+	if err != nil {
+		return nil, true, "no such user"
+	}
+	for _, line := range u.Keys {
+		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
+		if err == nil && string(k.Marshal()) == string(key.Marshal()) {
+			ext[extRole], ext[extAdmin], ext[extFullName] = roleTechnician, strconv.FormatBool(u.Admin), u.FullName
+			return &ssh.Permissions{Extensions: ext}, false, ""
+		}
+	}
+	return nil, false, "key not authorized for this user"
+}
+
+// verified runs once the client proved it holds the key. A one-time credential is claimed here,
+// atomically, so two connections racing with a fresh credential cannot both start a session.
+func (a *authState) verified(meta ssh.ConnMetadata, key ssh.PublicKey, perms *ssh.Permissions, _ string) (*ssh.Permissions, error) {
+	if perms.Extensions[extRole] != roleOTC {
+		return perms, nil
+	}
+	if err := a.s.claimCredential(perms.Extensions[extFingerprint]); err != nil {
+		a.failed++
+		a.s.cfg.AuthLog.Failed("publickey", meta.User(), false, a.remote, key)
+		a.s.log.Info("authentication refused", "remote", a.remote.String(), "user", meta.User(), "reason", err.Error())
+		return nil, errAuth
+	}
+	return perms, nil
+}
+
+// acceptedKey returns the key a connection logged in with, for the "Accepted" line.
+func (a *authState) acceptedKey(p *ssh.Permissions) ssh.PublicKey {
+	k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(p.Extensions[extKeyLine]))
+	if err != nil {
+		return nil
+	}
+	return k
+}
+
+// handshakeFailed writes the line OpenSSH would for a connection that never authenticated.
+func (a *authState) handshakeFailed(err error) {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		a.s.cfg.AuthLog.TimeoutPreauth(a.remote)
+	case a.failed >= a.s.cfg.MaxAuthTries:
+		a.s.cfg.AuthLog.MaxAuthTries(a.user, a.invalid, a.remote)
+	case a.user != "":
+		a.s.cfg.AuthLog.ClosedPreauth(a.user, a.invalid, a.remote)
+	case errors.Is(err, io.EOF):
+		a.s.cfg.AuthLog.ClosedPreauth("", false, a.remote)
+	default:
+		a.s.log.Info("handshake failed", "remote", a.remote.String(), "err", err)
+	}
+}
+
+// actorOf names who a connection is, for audit events.
+func actorOf(user string, p *ssh.Permissions) string {
+	switch p.Extensions[extRole] {
+	case roleAgent:
+		return "agent:" + p.Extensions[extFingerprint]
+	case roleOTC:
+		return p.Extensions[extTechnician]
+	}
+	return user
+}
