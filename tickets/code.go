@@ -45,11 +45,17 @@ func randIndex(n int) int {
 // K7QH-4ZPD form, or reports why it cannot be a code.
 func NormalizeCode(s string) (string, error) {
 	var b strings.Builder
-	for _, r := range strings.ToUpper(s) {
+	for _, r := range s {
+		// ASCII case folding only: strings.ToUpper would also turn 'ſ' (long s) into 'S' and let
+		// a lookalike through.
+		up := r
+		if 'a' <= r && r <= 'z' {
+			up = r - 'a' + 'A'
+		}
 		switch {
 		case r == '-' || r == ' ':
-		case strings.ContainsRune(codeAlphabet, r):
-			b.WriteRune(r)
+		case strings.ContainsRune(codeAlphabet, up):
+			b.WriteRune(up)
 		default:
 			return "", fmt.Errorf("request code %q: character %q is not used in codes", truncate(s, 32), r)
 		}
