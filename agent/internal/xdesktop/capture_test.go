@@ -137,3 +137,28 @@ func TestConvertTail(t *testing.T) {
 		t.Fatalf("got %v, want %v", dst, want)
 	}
 }
+
+func TestConvertMatchesPerPixel(t *testing.T) {
+	for n := range 9 {
+		src := noise(n, 1, uint64(n))
+		got, want := make([]byte, n*4), make([]byte, n*4)
+		bgrxToRGBA(got, src, n)
+		convertPerPixel(want, src, n)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("n=%d: got %v, want %v", n, got, want)
+		}
+	}
+}
+
+func FuzzConvert(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})
+	f.Fuzz(func(t *testing.T, src []byte) {
+		n := len(src) / 4
+		got, want := make([]byte, n*4), make([]byte, n*4)
+		bgrxToRGBA(got, src, n)
+		convertPerPixel(want, src, n)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	})
+}
