@@ -70,10 +70,10 @@ func (a *authState) publicKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Pe
 	a.invalid = invalid
 	if invalid && !a.logged {
 		a.logged = true
-		a.s.cfg.AuthLog.InvalidUser(user, a.remote)
+		a.s.auth.InvalidUser(user, a.remote)
 	}
 	a.failed++
-	a.s.cfg.AuthLog.Failed("publickey", user, invalid, a.remote, key)
+	a.s.auth.Failed("publickey", user, invalid, a.remote, key)
 	a.s.log.Info("authentication refused", "remote", a.remote.String(), "user", user, "key", ssh.FingerprintSHA256(key), "reason", reason)
 	a.s.audit(tickets.Event{Kind: "auth.failed", Remote: a.remote.String(), Attrs: map[string]string{
 		"user": user, "key": ssh.FingerprintSHA256(key), "reason": reason}})
@@ -127,7 +127,7 @@ func (a *authState) verified(meta ssh.ConnMetadata, key ssh.PublicKey, perms *ss
 	}
 	if err := a.s.claimCredential(perms.Extensions[extFingerprint]); err != nil {
 		a.failed++
-		a.s.cfg.AuthLog.Failed("publickey", meta.User(), false, a.remote, key)
+		a.s.auth.Failed("publickey", meta.User(), false, a.remote, key)
 		a.s.log.Info("authentication refused", "remote", a.remote.String(), "user", meta.User(), "reason", err.Error())
 		return nil, errAuth
 	}
@@ -147,13 +147,13 @@ func (a *authState) acceptedKey(p *ssh.Permissions) ssh.PublicKey {
 func (a *authState) handshakeFailed(err error) {
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		a.s.cfg.AuthLog.TimeoutPreauth(a.remote)
+		a.s.auth.TimeoutPreauth(a.remote)
 	case a.failed >= a.s.cfg.MaxAuthTries:
-		a.s.cfg.AuthLog.MaxAuthTries(a.user, a.invalid, a.remote)
+		a.s.auth.MaxAuthTries(a.user, a.invalid, a.remote)
 	case a.user != "":
-		a.s.cfg.AuthLog.ClosedPreauth(a.user, a.invalid, a.remote)
+		a.s.auth.ClosedPreauth(a.user, a.invalid, a.remote)
 	case errors.Is(err, io.EOF):
-		a.s.cfg.AuthLog.ClosedPreauth("", false, a.remote)
+		a.s.auth.ClosedPreauth("", false, a.remote)
 	default:
 		a.s.log.Info("handshake failed", "remote", a.remote.String(), "err", err)
 	}

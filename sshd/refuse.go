@@ -12,7 +12,7 @@ import (
 // event naming what was asked for.
 
 func (s *Server) refused(sc *ssh.ServerConn, log *slog.Logger, what, reason string) {
-	s.cfg.AuthLog.Refused(sc.User(), sc.RemoteAddr(), what)
+	s.auth.Refused(sc.User(), sc.RemoteAddr(), what)
 	log.Info("refused", "what", what, "reason", reason)
 	s.audit(tickets.Event{Kind: "refused", Actor: actorOf(sc.User(), sc.Permissions), Remote: sc.RemoteAddr().String(),
 		Request: sc.Permissions.Extensions[extRequest], Attrs: map[string]string{"what": what, "reason": reason}})

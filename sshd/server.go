@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -25,7 +26,10 @@ type Config struct {
 	HostKeys []ssh.Signer
 	Logger   *slog.Logger
 	// AuthLog receives authentication lines in OpenSSH's wording, for fail2ban and log parsers.
-	AuthLog *authlog.Logger
+	// With AuthLogSyslog each line starts with a syslog timestamp, host and "assistd[PID]: ", as
+	// in /var/log/auth.log; without it, bare lines for journald or stderr.
+	AuthLog       io.Writer
+	AuthLogSyslog bool
 	// Addresses are the host:port addresses written into .otc files. Empty means the address the
 	// technician reached the gateway on.
 	Addresses []string
@@ -50,7 +54,7 @@ func (c *Config) setDefaults() error {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.AuthLog == nil {
-		c.AuthLog = authlog.New(discard{}, authlog.Options{Daemon: "assistd"})
+		c.AuthLog = io.Discard
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -71,14 +75,11 @@ func setDefault[T comparable](v *T, def T) {
 	}
 }
 
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
 // Server is the gateway. Create it with New, run it with Serve, stop it with Shutdown.
 type Server struct {
 	cfg    Config
 	log    *slog.Logger
+	auth   *authlog.Logger
 	unauth chan struct{} // semaphore of handshakes in progress
 
 	mu        sync.Mutex
@@ -98,6 +99,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:       cfg,
 		log:       cfg.Logger,
+		auth:      authlog.New(cfg.AuthLog, authlog.Options{Daemon: "assistd", Syslog: cfg.AuthLogSyslog, Now: cfg.Now}),
 		unauth:    make(chan struct{}, cfg.MaxUnauthenticated),
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*ssh.ServerConn]struct{}{},
@@ -196,7 +198,7 @@ func (s *Server) handleConn(nc net.Conn) {
 	}
 	defer s.track(sc, false)
 	p := sc.Permissions
-	s.cfg.AuthLog.Accepted("publickey", sc.User(), sc.RemoteAddr(), st.acceptedKey(p))
+	s.auth.Accepted("publickey", sc.User(), sc.RemoteAddr(), st.acceptedKey(p))
 	log := s.log.With("remote", sc.RemoteAddr().String(), "user", sc.User(), "role", p.Extensions[extRole])
 	s.audit(tickets.Event{Kind: "auth.accepted", Actor: actorOf(sc.User(), p), Remote: sc.RemoteAddr().String(), Request: p.Extensions[extRequest],
 		Attrs: map[string]string{"user": sc.User(), "role": p.Extensions[extRole], "key": p.Extensions[extFingerprint]}})
@@ -208,7 +210,7 @@ func (s *Server) handleConn(nc net.Conn) {
 	case roleOTC:
 		s.serveOTC(sc, chans, reqs, log)
 	}
-	s.cfg.AuthLog.Disconnected(sc.User(), sc.RemoteAddr())
+	s.auth.Disconnected(sc.User(), sc.RemoteAddr())
 }
 
 // track adds or removes a live connection; it refuses new ones during shutdown.

@@ -1,0 +1,51 @@
+package agent
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/assistkit/assist/tickets"
+)
+
+// FilesRoute serves SFTP over the whole file system as the agent's own user ("full file system
+// access", as the help desk promises), read-only unless the person allowed writing.
+func FilesRoute(log *slog.Logger) Route {
+	return Route{Need: tickets.GrantFilesRead, Service: ServiceFunc(func(ctx context.Context, ch ssh.Channel, reqs <-chan *ssh.Request, g tickets.Grant) {
+		serveSFTP(ctx, ch, reqs, g, log)
+	})}
+}
+
+// serveSFTP waits for the sftp subsystem request and serves it; it sends exit-status before
+// closing, or OpenSSH's clients report failure.
+func serveSFTP(ctx context.Context, ch ssh.Channel, reqs <-chan *ssh.Request, g tickets.Grant, log *slog.Logger) {
+	for r := range reqs {
+		if r.Type != "subsystem" || string(r.Payload[min(4, len(r.Payload)):]) != "sftp" {
+			log.Warn("refused request on file channel", "type", r.Type)
+			if r.WantReply {
+				r.Reply(false, nil)
+			}
+			continue
+		}
+		r.Reply(true, nil)
+		go ssh.DiscardRequests(reqs)
+		var opts []sftp.ServerOption
+		if !g.Allows(tickets.GrantFilesWrite) {
+			opts = append(opts, sftp.ReadOnly())
+		}
+		srv, err := sftp.NewServer(ch, opts...)
+		if err != nil {
+			log.Error("start sftp server", "err", err)
+			return
+		}
+		status := uint32(0)
+		if err := srv.Serve(); err != nil && ctx.Err() == nil {
+			log.Debug("sftp session ended", "err", err)
+		}
+		srv.Close()
+		ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
+		return
+	}
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/assistkit/assist/internal/cli"
+	"github.com/assistkit/assist/tickets"
+)
+
+// dataDir is assistd's state: host key, database, audit key. Everything in it is 0600 in a 0700
+// directory.
+type dataDir string
+
+func (d dataDir) hostKeyPath() string  { return filepath.Join(string(d), "ssh_host_ed25519_key") }
+func (d dataDir) dbPath() string       { return filepath.Join(string(d), "assist.db") }
+func (d dataDir) auditKeyPath() string { return filepath.Join(string(d), "audit.key") }
+
+func (d dataDir) initialised() bool {
+	_, err := os.Stat(d.dbPath())
+	return err == nil
+}
+
+// create makes the directory, host key and audit key; it refuses an initialised directory.
+func (d dataDir) create() error {
+	if d.initialised() {
+		return cli.WithHint(fmt.Errorf("%s is already initialised", d), "to start over, move the directory away first; nothing was changed")
+	}
+	if err := os.MkdirAll(string(d), 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	if err := os.Chmod(string(d), 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return fmt.Errorf("generate host key: %w", err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "assistd host key")
+	if err != nil {
+		return fmt.Errorf("encode host key: %w", err)
+	}
+	if err := writeNew(d.hostKeyPath(), pem.EncodeToMemory(block)); err != nil {
+		return err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return fmt.Errorf("generate audit key: %w", err)
+	}
+	return writeNew(d.auditKeyPath(), key)
+}
+
+func writeNew(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+func (d dataDir) hostKey() (ssh.Signer, error) {
+	data, err := os.ReadFile(d.hostKeyPath())
+	if err != nil {
+		return nil, d.notInitialised(err)
+	}
+	s, err := ssh.ParsePrivateKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("host key %s: %w", d.hostKeyPath(), err)
+	}
+	return s, nil
+}
+
+func (d dataDir) openStore() (*tickets.Bolt, error) {
+	key, err := os.ReadFile(d.auditKeyPath())
+	if err != nil {
+		return nil, d.notInitialised(err)
+	}
+	if !d.initialised() {
+		return nil, d.notInitialised(fs.ErrNotExist)
+	}
+	return tickets.OpenBolt(d.dbPath(), tickets.BoltOptions{AuditKey: key})
+}
+
+func (d dataDir) notInitialised(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return cli.WithHint(fmt.Errorf("%s is not an initialised data directory", d), "run: assistd init --data "+string(d)+" --admin NAME --admin-key KEY.pub")
+	}
+	return err
+}
+
+// hostKeyLine is the line agents and technicians pin.
+func hostKeyLine(s ssh.Signer) string {
+	return string(ssh.MarshalAuthorizedKey(s.PublicKey()))
+}
