@@ -1,6 +1,7 @@
 package tickets
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 
@@ -79,12 +80,16 @@ func DecodeForm(payload []byte) (Form, error) {
 	if len(payload) > 8<<10 {
 		return Form{}, fmt.Errorf("request form: %d bytes, at most 8 KiB allowed", len(payload))
 	}
+	// The version comes first and is read on its own: a newer agent's form may have fields this
+	// build cannot decode, and it should hear about the version, not "malformed".
+	if len(payload) >= 4 {
+		if v := binary.BigEndian.Uint32(payload); v != ProtocolVersion {
+			return Form{}, fmt.Errorf("request form: protocol version %d, this gateway speaks %d", v, ProtocolVersion)
+		}
+	}
 	var m FormMsg
 	if err := ssh.Unmarshal(payload, &m); err != nil {
 		return Form{}, fmt.Errorf("request form: malformed: %w", err)
-	}
-	if m.Version != ProtocolVersion {
-		return Form{}, fmt.Errorf("request form: protocol version %d, this gateway speaks %d", m.Version, ProtocolVersion)
 	}
 	return Form{m.FullName, m.UserName, m.Computer, m.Email, m.Phone, m.Message, m.LocalIP}.Clean()
 }
@@ -145,17 +150,23 @@ func (g Grant) String() string {
 		return "deny"
 	}
 	var parts []string
+	var named Grant
 	switch {
 	case g.Allows(GrantView | GrantControl):
-		parts = append(parts, "control")
+		parts, named = append(parts, "control"), named|GrantView|GrantControl
 	case g.Allows(GrantView):
-		parts = append(parts, "view")
+		parts, named = append(parts, "view"), named|GrantView
 	}
 	switch {
 	case g.Allows(GrantFilesRead | GrantFilesWrite):
-		parts = append(parts, "files")
+		parts, named = append(parts, "files"), named|GrantFilesRead|GrantFilesWrite
 	case g.Allows(GrantFilesRead):
-		parts = append(parts, "files-ro")
+		parts, named = append(parts, "files-ro"), named|GrantFilesRead
+	}
+	// Bits no word names (control without view, write without read, unknown bits) can still
+	// arrive in a GrantMsg; show them rather than print a grant that allows something as "".
+	if rest := g &^ named; rest != 0 {
+		parts = append(parts, fmt.Sprintf("%#x", uint32(rest)))
 	}
 	return strings.Join(parts, ",")
 }
