@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/assistkit/assist/internal/cli"
+	"github.com/assistkit/assist/viewer"
+)
+
+// newRemoteCommand passes a command group to the gateway, which owns its flags, output and
+// --help; assist only adds the login. "user add --key FILE" reads FILE here and sends it.
+func newRemoteCommand(g *globalOptions, name, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:                name + " …",
+		Short:              short,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			args, err := g.takeFlags(args)
+			if err != nil {
+				return err
+			}
+			return runRemote(cmd.Context(), g, append([]string{name}, args...), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+}
+
+// takeFlags removes assist's own login flags from args that Cobra did not parse.
+func (g *globalOptions) takeFlags(args []string) ([]string, error) {
+	targets := map[string]*string{"--gateway": &g.gateway, "--user": &g.user, "--identity": &g.identity, "--gateway-key": &g.gatewayKey, "--known-hosts": &g.knownHosts}
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		name, value, hasValue := strings.Cut(args[i], "=")
+		dst, ok := targets[name]
+		if !ok {
+			rest = append(rest, args[i])
+			continue
+		}
+		if !hasValue {
+			if i+1 >= len(args) {
+				return nil, &cli.Usage{Err: fmt.Errorf("%s needs a value", name)}
+			}
+			i++
+			value = args[i]
+		}
+		*dst = value
+	}
+	return rest, nil
+}
+
+func runRemote(ctx context.Context, g *globalOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	args, stdin, err := keyFromFile(args, stdin)
+	if err != nil {
+		return err
+	}
+	l, err := g.login()
+	if err != nil {
+		return err
+	}
+	c, err := l.Dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	status, err := viewer.Run(ctx, c, args, stdin, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	if status != 0 {
+		return cli.ExitStatus(status)
+	}
+	return nil
+}
+
+// keyFromFile turns "user add NAME --key FILE" into "--key -" with FILE on stdin, since the
+// gateway cannot read the technician's files.
+func keyFromFile(args []string, stdin io.Reader) ([]string, io.Reader, error) {
+	if len(args) < 2 || args[0] != "user" || args[1] != "add" {
+		return args, stdin, nil
+	}
+	out := append([]string(nil), args...)
+	for i, a := range out {
+		var path string
+		switch {
+		case a == "--key" && i+1 < len(out):
+			path = out[i+1]
+		case strings.HasPrefix(a, "--key="):
+			path = strings.TrimPrefix(a, "--key=")
+		default:
+			continue
+		}
+		if path == "-" || strings.HasPrefix(path, "ssh-") || strings.HasPrefix(path, "ecdsa-") {
+			return out, stdin, nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--key: %w", err)
+		}
+		if a == "--key" {
+			out[i+1] = "-"
+		} else {
+			out[i] = "--key=-"
+		}
+		return out, strings.NewReader(string(data)), nil
+	}
+	return out, stdin, nil
+}
