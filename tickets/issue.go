@@ -45,6 +45,18 @@ func Issue(s Store, codeOrID, technician string, ttl time.Duration, gateways []s
 	if err != nil {
 		return nil, Credential{}, fmt.Errorf("encode credential: %w", err)
 	}
+	otc := &OTC{
+		Gateways:   gateways,
+		HostKeys:   hostKeys,
+		Request:    req.Code,
+		Technician: technician,
+		Expires:    now.Add(ttl).UTC().Truncate(time.Second),
+		Key:        pem.EncodeToMemory(block),
+	}
+	// Before anything is recorded: a credential is only worth keeping if its file can be read.
+	if err := otc.checkWritten(); err != nil {
+		return nil, Credential{}, fmt.Errorf("issue credential for %s: %w", req.Code, err)
+	}
 	cred := Credential{
 		ID:          newID(now),
 		RequestID:   req.ID,
@@ -52,7 +64,7 @@ func Issue(s Store, codeOrID, technician string, ttl time.Duration, gateways []s
 		Technician:  technician,
 		Fingerprint: ssh.FingerprintSHA256(sshPub),
 		Issued:      now.UTC(),
-		Expires:     now.Add(ttl).UTC().Truncate(time.Second),
+		Expires:     otc.Expires,
 		State:       CredentialIssued,
 	}
 	if err := s.AddCredential(cred); err != nil {
@@ -62,14 +74,6 @@ func Issue(s Store, codeOrID, technician string, ttl time.Duration, gateways []s
 		"credential": cred.ID, "fingerprint": cred.Fingerprint, "expires": cred.Expires.Format(time.RFC3339),
 	}}); err != nil {
 		return nil, Credential{}, err
-	}
-	otc := &OTC{
-		Gateways:   gateways,
-		HostKeys:   hostKeys,
-		Request:    req.Code,
-		Technician: technician,
-		Expires:    cred.Expires,
-		Key:        pem.EncodeToMemory(block),
 	}
 	return otc, cred, nil
 }

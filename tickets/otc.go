@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -88,7 +89,9 @@ func (o *OTC) Marshal() []byte {
 	}
 	fmt.Fprintf(&b, "request: %s\n", o.Request)
 	fmt.Fprintf(&b, "technician: %s\n", o.Technician)
-	fmt.Fprintf(&b, "expires: %s\n", o.Expires.UTC().Format(time.RFC3339))
+	// RFC3339Nano writes whole seconds (all Issue makes) exactly as RFC3339 does, and keeps the
+	// fraction of a parsed time that had one, so Marshal and ParseOTC agree on every value.
+	fmt.Fprintf(&b, "expires: %s\n", o.Expires.UTC().Format(time.RFC3339Nano))
 	b.Write(bytes.TrimSpace(o.Key))
 	b.WriteByte('\n')
 	return b.Bytes()
@@ -179,7 +182,8 @@ func (o *OTC) setField(name, value string, seen map[string]bool) error {
 	seen[name] = true
 	switch name {
 	case "gateway":
-		if _, _, err := net.SplitHostPort(value); err != nil || len(value) > 260 {
+		// cleanLine: an address has no spaces or control characters, and a client prints it.
+		if _, _, err := net.SplitHostPort(value); err != nil || len(value) > 260 || cleanLine(value) != value || strings.Contains(value, " ") {
 			return fmt.Errorf("gateway %q: want host:port", truncate(value, 40))
 		}
 		o.Gateways = append(o.Gateways, value)
@@ -205,6 +209,11 @@ func (o *OTC) setField(name, value string, seen map[string]bool) error {
 		if err != nil {
 			return fmt.Errorf("expires %q: want a time like 2026-11-24T10:15:00Z", truncate(value, 40))
 		}
+		// In UTC, as Marshal writes it: an offset may carry year 0 or 9999 out of what RFC 3339
+		// can write.
+		if t = t.UTC(); t.Year() < 1970 || t.Year() > 9999 {
+			return fmt.Errorf("expires %q: out of range", truncate(value, 40))
+		}
 		o.Expires = t
 	default:
 		return fmt.Errorf("unknown field %q", truncate(name, 40))
@@ -225,5 +234,25 @@ func (o *OTC) complete(seen map[string]bool, key []byte) error {
 		return fmt.Errorf("private key: %v", err)
 	}
 	o.Key = key
+	return nil
+}
+
+// checkWritten reports whether o survives Marshal and ParseOTC unchanged, so that a value with a
+// line break (a gateway address, a technician name) can neither make an unreadable file nor slip
+// in a field of its own, such as another host key.
+func (o *OTC) checkWritten() error {
+	p, err := ParseOTC(o.Marshal())
+	if err != nil {
+		return err
+	}
+	same := slices.Equal(p.Gateways, o.Gateways) && len(p.HostKeys) == len(o.HostKeys) &&
+		p.Request == o.Request && p.Technician == o.Technician && p.Expires.Equal(o.Expires) &&
+		bytes.Equal(bytes.TrimSpace(p.Key), bytes.TrimSpace(o.Key))
+	for i := 0; same && i < len(o.HostKeys); i++ {
+		same = bytes.Equal(p.HostKeys[i].Marshal(), o.HostKeys[i].Marshal())
+	}
+	if !same {
+		return errors.New("otc file: a value does not survive being written (a line break in an address or name?)")
+	}
 	return nil
 }
