@@ -15,10 +15,11 @@ const (
 // agent the ones it may send; the agent uses only the intersection. Raw needs no bit: every peer
 // must decode it.
 const (
-	CapSolid  = 1 << 0
-	CapZstd   = 1 << 1
-	CapCopy   = 1 << 2
-	CapCursor = 1 << 3
+	CapSolid   = 1 << 0
+	CapZstd    = 1 << 1
+	CapCopy    = 1 << 2
+	CapCursor  = 1 << 3
+	CapPalette = 1 << 4
 
 	// Input channel, announced by the agent.
 	CapControl   = 1 << 0 // the agent accepts input events (absent: view only)
@@ -31,7 +32,28 @@ const (
 	EncRaw   = 2 // w×h×3 bytes RGB, rows top to bottom
 	EncZstd  = 3 // one zstd frame that decodes to the raw bytes
 	EncCopy  = 4 // copy a same-sized rectangle from (SrcX, SrcY) of the viewer's own image
+	// EncPalette: 2 to 16 RGB colours and, per row, the colour indices packed at 1, 2 or 4
+	// bits (2, ≤4, ≤16 colours), leftmost pixel in the high bits, rows padded to a byte; the
+	// packed rows are raw or one zstd frame.
+	EncPalette = 5
 )
+
+// MaxPalette bounds a palette rectangle's colours.
+const MaxPalette = 16
+
+// PaletteBits returns the bits per index for a palette of n colours.
+func PaletteBits(n int) int {
+	switch {
+	case n <= 2:
+		return 1
+	case n <= 4:
+		return 2
+	}
+	return 4
+}
+
+// PackedSize is the size of a palette rectangle's index rows.
+func PackedSize(w, h, colours int) int { return h * ((w*PaletteBits(colours) + 7) / 8) }
 
 // Pixel formats announced in Layout.
 const FormatRGB24 = 1
@@ -155,12 +177,15 @@ func (m *Layout) check() error {
 }
 
 // Rect is one rectangle of an update. Which fields the body carries depends on Enc: Data for
-// solid (3 bytes), raw (W×H×3 bytes) and zstd (the frame); SrcX and SrcY for copy.
+// solid (3 bytes), raw (W×H×3 bytes) and zstd (the frame); SrcX and SrcY for copy; Palette
+// (3 bytes a colour), Zstd and Data (the index rows) for palette.
 type Rect struct {
 	X, Y       int32
 	W, H       uint32
 	Enc        uint8
 	SrcX, SrcY int32
+	Palette    []byte
+	Zstd       bool
 	Data       []byte
 }
 
@@ -171,9 +196,14 @@ func (m *Rect) AppendPayload(b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(m.W))
 	b = binary.AppendUvarint(b, uint64(m.H))
 	b = append(b, m.Enc)
-	if m.Enc == EncCopy {
+	switch m.Enc {
+	case EncCopy:
 		b = binary.AppendVarint(b, int64(m.SrcX))
 		return binary.AppendVarint(b, int64(m.SrcY))
+	case EncPalette:
+		b = append(b, byte(len(m.Palette)/3-1))
+		b = append(b, m.Palette...)
+		b = appendBool(b, m.Zstd)
 	}
 	return append(b, m.Data...)
 }
@@ -184,7 +214,7 @@ func (m *Rect) DecodePayload(p []byte) error {
 	m.W = uint32(r.uvarint(MaxScreen, "rect width"))
 	m.H = uint32(r.uvarint(MaxScreen, "rect height"))
 	m.Enc = r.u8()
-	m.SrcX, m.SrcY, m.Data = 0, 0, nil
+	m.SrcX, m.SrcY, m.Palette, m.Zstd, m.Data = 0, 0, nil, false, nil
 	if r.err != nil {
 		return r.err
 	}
@@ -213,6 +243,32 @@ func (m *Rect) DecodePayload(p []byte) error {
 		m.SrcX = int32(r.varint(MaxCoord, "copy source x"))
 		m.SrcY = int32(r.varint(MaxCoord, "copy source y"))
 		return r.end()
+	case EncPalette:
+		n := int(r.u8()) + 1
+		if r.err == nil && (n < 2 || n > MaxPalette) {
+			return fmt.Errorf("palette of %d colours, want 2 to %d", n, MaxPalette)
+		}
+		if r.err == nil && len(r.b) < 3*n {
+			return fmt.Errorf("palette: %w", errShort)
+		}
+		if r.err == nil {
+			m.Palette, r.b = r.b[:3*n:3*n], r.b[3*n:]
+		}
+		m.Zstd = r.boolean("palette zstd flag")
+		m.Data = r.rest()
+		if r.err != nil {
+			return r.err
+		}
+		packed := PackedSize(int(m.W), int(m.H), n)
+		if packed > MaxPixelData {
+			return fmt.Errorf("palette rect %dx%d carries %d index bytes, over the limit of %d", m.W, m.H, packed, MaxPixelData)
+		}
+		if !m.Zstd && len(m.Data) != packed {
+			return fmt.Errorf("palette rect %dx%d carries %d index bytes, want %d", m.W, m.H, len(m.Data), packed)
+		}
+		if m.Zstd && len(m.Data) == 0 {
+			return fmt.Errorf("palette rect carries no data")
+		}
 	default:
 		return fmt.Errorf("unknown encoding %d", m.Enc)
 	}

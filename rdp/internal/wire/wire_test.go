@@ -24,6 +24,8 @@ func samples() []Message {
 		&Rect{X: 0, Y: 0, W: 1920, H: 64, Enc: EncSolid, Data: []byte{0x20, 0x40, 0x60}},
 		&Rect{X: 3, Y: 4, W: 2, H: 1, Enc: EncRaw, Data: []byte{1, 2, 3, 4, 5, 6}},
 		&Rect{X: 100, Y: 100, W: 1200, H: 784, Enc: EncCopy, SrcX: 100, SrcY: 116},
+		&Rect{X: 10, Y: 20, W: 9, H: 2, Enc: EncPalette, Palette: []byte{0, 0, 0, 255, 255, 255}, Data: []byte{0x80, 0x00, 0xff, 0x80}},
+		&Rect{X: 10, Y: 20, W: 9, H: 2, Enc: EncPalette, Palette: []byte{0, 0, 0, 255, 255, 255, 1, 2, 3}, Zstd: true, Data: []byte{0x28, 0xb5, 0x2f, 0xfd}},
 		&UpdateEnd{Seq: 42},
 		&CursorPos{X: -5, Y: 1079},
 		&CursorShape{W: 1, H: 1, HotX: 0, HotY: 0, Enc: EncRaw, Data: []byte{255, 255, 255, 255}},
@@ -73,6 +75,9 @@ func equal(a, b Message) bool {
 			c := *v
 			if len(c.Data) == 0 {
 				c.Data = nil
+			}
+			if len(c.Palette) == 0 {
+				c.Palette = nil
 			}
 			return &c
 		case *CursorShape:
@@ -131,8 +136,20 @@ func TestQuickRoundTrip(t *testing.T) {
 			return roundTrip(t, l)
 		},
 		"rect": func(x, y int32, w, h uint32, enc uint8, sx, sy int32, data []byte) bool {
-			r := &Rect{X: coord(x), Y: coord(y), W: w%64 + 1, H: h%64 + 1, Enc: enc%4 + 1}
+			r := &Rect{X: coord(x), Y: coord(y), W: w%64 + 1, H: h%64 + 1, Enc: enc%5 + 1}
 			switch r.Enc {
+			case EncPalette:
+				n := int(sx&15) + 1
+				if n < 2 {
+					n = 2
+				}
+				r.Palette = make([]byte, 3*n)
+				r.Zstd = sy&1 == 1
+				if r.Zstd {
+					r.Data = append([]byte{0}, data...)
+				} else {
+					r.Data = make([]byte, PackedSize(int(r.W), int(r.H), n))
+				}
 			case EncCopy:
 				r.SrcX, r.SrcY = coord(sx), coord(sy)
 			case EncSolid:
