@@ -2,13 +2,13 @@ package sshd
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"strconv"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/assistkit/assist/rdp"
+	"github.com/assistkit/assist/sshd/internal/sftpaudit"
 	"github.com/assistkit/assist/tickets"
 )
 
@@ -153,12 +153,34 @@ func (s *Server) spliceAudited(ss *session, typ string, tech, agent pipe, o spli
 		"type": typ, "credential": ss.cred.ID, "bytes_to_agent": strconv.FormatInt(up, 10), "bytes_to_technician": strconv.FormatInt(down, 10)}})
 }
 
-// spliceFiles splices an SFTP session. The SFTP audit hooks in here.
+// spliceFiles splices an SFTP session, auditing every file operation from the bytes that cross
+// the gateway — not from anything the agent reports.
 func (s *Server) spliceFiles(ss *session, sc *ssh.ServerConn, tech, agent pipe, log *slog.Logger) {
+	auditor := sftpaudit.NewAuditor(func(op sftpaudit.Op) { s.auditFileOp(ss, op) }, log)
 	s.spliceAudited(ss, "sftp", tech, agent, spliceOptions{
 		forward:  func(string) bool { return false },
 		onRefuse: func(t string) { s.refused(sc, log, "sftp request "+clip(t), "not allowed") },
-		toAgent:  func(w io.Writer) io.Writer { return w },
-		toTech:   func(w io.Writer) io.Writer { return w },
+		toAgent:  auditor.ClientToServer,
+		toTech:   auditor.ServerToClient,
 	})
+	auditor.Close()
+}
+
+// auditFileOp records one SFTP operation as an audit event "sftp.KIND".
+func (s *Server) auditFileOp(ss *session, op sftpaudit.Op) {
+	attrs := map[string]string{"credential": ss.cred.ID, "path": op.Path}
+	add := func(k, v string) {
+		if v != "" {
+			attrs[k] = v
+		}
+	}
+	add("target", op.Target)
+	add("detail", op.Detail)
+	add("error", op.Err)
+	if op.Kind == sftpaudit.KindClose {
+		attrs["bytes"] = strconv.FormatInt(op.Bytes, 10)
+		attrs["read"] = strconv.FormatInt(op.Read, 10)
+		attrs["written"] = strconv.FormatInt(op.Written, 10)
+	}
+	s.audit(tickets.Event{Kind: "sftp." + op.Kind, Actor: ss.cred.Technician, Request: ss.cred.RequestCode, Attrs: attrs})
 }
