@@ -347,3 +347,28 @@ func FuzzParseOTC(f *testing.F) {
 		}
 	})
 }
+
+// TestOTCDocExample keeps docs/otc.md's example a file that parses, with the fields it describes.
+func TestOTCDocExample(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "otc.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```otc\n(.*?)```").FindSubmatch(doc)
+	if m == nil {
+		t.Fatal("docs/otc.md has no ```otc example")
+	}
+	o, err := ParseOTC(m[1])
+	if err != nil {
+		t.Fatalf("docs/otc.md example: %v", err)
+	}
+	if len(o.Gateways) < 2 || len(o.HostKeys) < 2 {
+		t.Errorf("the example should show repeated gateway and host-key fields: %+v", o)
+	}
+	if !bytes.Contains(doc, []byte("`"+OTCUser(o.Request)+"`")) {
+		t.Errorf("docs/otc.md does not show the example's SSH user %s", OTCUser(o.Request))
+	}
+	if !bytes.Contains(doc, []byte(fmt.Sprintf("%d KiB", MaxOTCSize>>10))) {
+		t.Errorf("docs/otc.md does not state the %d KiB limit", MaxOTCSize>>10)
+	}
+}
