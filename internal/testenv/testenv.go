@@ -39,8 +39,9 @@ type Gateway struct {
 	AuditKey []byte
 	Logs     *SyncBuffer // slog lines
 	AuthLog  *SyncBuffer // OpenSSH-style lines
-	cfg      sshd.Config
-	listener net.Listener
+	cfg       sshd.Config
+	configure func(*sshd.Config)
+	listener  net.Listener
 }
 
 // Options adjust a gateway.
@@ -55,7 +56,7 @@ type Options struct {
 // StartGateway starts a gateway; the test fails if it cannot.
 func StartGateway(t testing.TB, o Options) *Gateway {
 	t.Helper()
-	g := &Gateway{t: t, Dir: o.Dir, HostKey: o.HostKey, AuditKey: o.AuditKey, Logs: &SyncBuffer{}, AuthLog: &SyncBuffer{}}
+	g := &Gateway{t: t, Dir: o.Dir, HostKey: o.HostKey, AuditKey: o.AuditKey, Logs: &SyncBuffer{}, AuthLog: &SyncBuffer{}, configure: o.Configure}
 	if g.Dir == "" {
 		g.Dir = t.TempDir()
 	}
@@ -125,12 +126,13 @@ func (g *Gateway) Stop() {
 	g.Server = nil
 }
 
-// Restart stops the gateway and starts a new one on the same address, data and keys.
+// Restart stops the gateway and starts a new one on the same address, data, keys and
+// configuration.
 func (g *Gateway) Restart(t testing.TB) *Gateway {
 	t.Helper()
 	addr := g.Addr
 	g.Stop()
-	return StartGateway(t, Options{HostKey: g.HostKey, Dir: g.Dir, AuditKey: g.AuditKey, Addr: addr})
+	return StartGateway(t, Options{HostKey: g.HostKey, Dir: g.Dir, AuditKey: g.AuditKey, Addr: addr, Configure: g.configure})
 }
 
 // HostKeyLine is the gateway's public key as an authorized_keys line.
@@ -199,7 +201,8 @@ type Agent struct {
 	*agent.Agent
 	Key    ssh.Signer
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{} // closed when Run returned; err holds what it returned
+	err    error
 	Events chan agent.Event
 	Logs   *SyncBuffer
 }
@@ -223,8 +226,8 @@ func (g *Gateway) StartAgent(t testing.TB, o AgentOptions) *Agent {
 		if e.Kind != agent.EventFiled {
 			t.Fatalf("agent: first event %v (err %v), want filed", e.Kind, e.Err)
 		}
-	case err := <-a.done:
-		t.Fatalf("agent stopped before filing: %v", err)
+	case <-a.done:
+		t.Fatalf("agent stopped before filing: %v", a.err)
 	case <-time.After(20 * time.Second):
 		t.Fatal("agent did not file its request in 20s")
 	}
@@ -236,12 +239,19 @@ func (g *Gateway) StartAgentErr(t testing.TB, o AgentOptions) error {
 	t.Helper()
 	a := g.startAgent(t, o)
 	select {
-	case err := <-a.done:
-		return err
+	case <-a.done:
+		return a.err
 	case <-time.After(20 * time.Second):
 		t.Fatal("agent still running after 20s")
 	}
 	return nil
+}
+
+// StartAgentNoWait runs an agent against g without waiting for anything; the test reads its
+// Events and Wait.
+func (g *Gateway) StartAgentNoWait(t testing.TB, o AgentOptions) *Agent {
+	t.Helper()
+	return g.startAgent(t, o)
 }
 
 func (g *Gateway) startAgent(t testing.TB, o AgentOptions) *Agent {
@@ -258,7 +268,7 @@ func (g *Gateway) startAgent(t testing.TB, o AgentOptions) *Agent {
 	if hk == nil {
 		hk = g.HostKey.PublicKey()
 	}
-	a := &Agent{Key: o.Key, done: make(chan error, 1), Events: make(chan agent.Event, 64), Logs: &SyncBuffer{}}
+	a := &Agent{Key: o.Key, done: make(chan struct{}), Events: make(chan agent.Event, 64), Logs: &SyncBuffer{}}
 	ag, err := agent.New(agent.Config{
 		Gateway: g.Addr, HostKeys: []ssh.PublicKey{hk}, Key: o.Key, Form: o.Form, Consent: o.Consent, Routes: o.Routes,
 		Logger: slog.New(slog.NewTextHandler(a.Logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -276,20 +286,20 @@ func (g *Gateway) startAgent(t testing.TB, o AgentOptions) *Agent {
 	a.Agent = ag
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
-	go func() { a.done <- ag.Run(ctx) }()
+	go func() {
+		a.err = ag.Run(ctx)
+		close(a.done)
+	}()
 	t.Cleanup(func() { a.Stop() })
 	return a
 }
 
-// Stop stops the agent and returns what Run returned.
+// Stop stops the agent and returns what Run returned. It may be called after Wait, and twice.
 func (a *Agent) Stop() error {
 	a.cancel()
 	select {
-	case err, ok := <-a.done:
-		if ok {
-			close(a.done)
-		}
-		return err
+	case <-a.done:
+		return a.err
 	case <-time.After(10 * time.Second):
 		return errors.New("agent did not stop in 10s")
 	}
@@ -299,8 +309,8 @@ func (a *Agent) Stop() error {
 func (a *Agent) Wait(t testing.TB, d time.Duration) error {
 	t.Helper()
 	select {
-	case err := <-a.done:
-		return err
+	case <-a.done:
+		return a.err
 	case <-time.After(d):
 		t.Fatalf("agent still running after %s", d)
 		return nil
