@@ -88,7 +88,7 @@ func runRequest(ctx context.Context, o requestOptions, stdin io.Reader, stdout, 
 		logLevel = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
-	routes, closeRoutes, err := routes(o.display, logger)
+	routes, closeRoutes, err := routes(o.display, logger, stderr)
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,7 @@ ASSIST_IDENTITY, ASSIST_GATEWAY_KEY, then the profile saved by assist login.`,
 		newRemoteCommand(&g, "audit", "Show the audit trail: --since, --request, --kind, --json (admins; runs on the gateway)"),
 		newLoginCommand(&g),
 		newOTCCommand(&g),
+		newConnectCommand(&g),
 	)
 	return root
 }

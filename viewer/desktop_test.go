@@ -1,0 +1,108 @@
+package viewer_test
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/png"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/assistkit/assist/agent"
+	"github.com/assistkit/assist/internal/testenv"
+	"github.com/assistkit/assist/internal/workload/xvfb"
+	"github.com/assistkit/assist/tickets"
+	"github.com/assistkit/assist/viewer"
+)
+
+// desktopSession starts Xvfb with args, an agent sharing it, and a one-time session to it.
+func desktopSession(t *testing.T, grant tickets.Grant, args ...string) (*viewer.Session, string) {
+	t.Helper()
+	display := xvfb.ForTest(t, args...)
+	d, closer, err := agent.OpenDesktop(display, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closer.Close() })
+	g := testenv.StartGateway(t, testenv.Options{})
+	tech := g.AddTechnician(t, "alice", false)
+	a := g.StartAgent(t, testenv.AgentOptions{Grant: grant, Routes: agent.DesktopRoutes(d, slog.New(slog.DiscardHandler))})
+	o := g.IssueOTC(t, tech, a.Code())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := viewer.DialOTC(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, display
+}
+
+// startXterm runs a real xterm with some text in it and waits until it has drawn.
+func startXterm(t *testing.T, display string) {
+	t.Helper()
+	cmd := exec.Command("xterm", "-display", display, "-geometry", "100x30+40+40", "-e", "sh", "-c", "ls -la /; echo assist snapshot test; sleep 600")
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("xterm (scripts/deps.sh installs it): %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	testenv.WaitFor(t, 10*time.Second, "xterm to draw", func() bool {
+		img, err := xvfb.Screenshot(display)
+		return err == nil && !uniform(img)
+	})
+	time.Sleep(300 * time.Millisecond) // let the shell's output settle: nothing signals "done drawing"
+}
+
+func uniform(img *image.RGBA) bool {
+	first := img.Pix[:4]
+	for i := 0; i < len(img.Pix); i += 4 {
+		if !bytes.Equal(img.Pix[i:i+4], first) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestSnapshotEqualsServerScreenshot(t *testing.T) {
+	s, display := desktopSession(t, tickets.GrantView, "-screen", "0", "1920x1080x24")
+	startXterm(t, display)
+	want, err := xvfb.Screenshot(display)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "s.png")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := viewer.Snapshot(ctx, s, -1, path); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Bounds() != want.Bounds() {
+		t.Fatalf("snapshot bounds %v, server %v", got.Bounds(), want.Bounds())
+	}
+	diff := 0
+	for y := 0; y < want.Rect.Dy(); y++ {
+		for x := 0; x < want.Rect.Dx(); x++ {
+			r, g, b, _ := got.At(x, y).RGBA()
+			o := want.PixOffset(x, y)
+			if byte(r>>8) != want.Pix[o] || byte(g>>8) != want.Pix[o+1] || byte(b>>8) != want.Pix[o+2] {
+				diff++
+			}
+		}
+	}
+	if diff != 0 {
+		t.Fatalf("%d pixels differ between the snapshot and the X server's own screenshot", diff)
+	}
+}
