@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -77,19 +78,11 @@ type session struct {
 	done    chan struct{}
 }
 
-func newSession(t *testing.T) *session {
+func newSession(t *testing.T, serve func(*testing.T, net.Conn)) *session {
 	t.Helper()
 	techClient, techGW := tcpPair(t)
 	agentGW, agentServer := tcpPair(t)
-
-	server, err := sftp.NewServer(agentServer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		server.Serve()
-		agentServer.Close() // the agent's channel closes when its server ends
-	}()
+	serve(t, agentServer)
 
 	s := &session{rec: &recorder{}, done: make(chan struct{})}
 	s.auditor = NewAuditor(s.rec.add, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -111,6 +104,7 @@ func newSession(t *testing.T) *session {
 		close(s.done)
 	}()
 
+	var err error
 	s.client, err = sftp.NewClientPipe(techClient, techClient)
 	if err != nil {
 		t.Fatal(err)
@@ -119,10 +113,51 @@ func newSession(t *testing.T) *session {
 	return s
 }
 
+// servePkgSFTP runs pkg/sftp's server, as assist-agent does.
+func servePkgSFTP(t *testing.T, conn net.Conn) {
+	server, err := sftp.NewServer(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		server.Serve()
+		conn.Close() // the agent's channel closes when its server ends
+	}()
+}
+
+// serveOpenSSH runs OpenSSH's sftp-server, to check the auditor against
+// the other implementation in wide use (its handles, status texts and
+// extensions).
+func serveOpenSSH(t *testing.T, conn net.Conn) {
+	const path = "/usr/lib/openssh/sftp-server"
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("OpenSSH's sftp-server is missing (install openssh-server: scripts/deps.sh): %v", err)
+	}
+	cmd := exec.Command(path)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = conn, conn, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		cmd.Wait()
+		conn.Close()
+	}()
+}
+
+var servers = []struct {
+	name  string
+	serve func(*testing.T, net.Conn)
+}{{"pkg-sftp", servePkgSFTP}, {"openssh", serveOpenSSH}}
+
 func sum(b []byte) [32]byte { return sha256.Sum256(b) }
 
 func TestRealClientAndServer(t *testing.T) {
-	s := newSession(t)
+	for _, srv := range servers {
+		t.Run(srv.name, func(t *testing.T) { testRealSession(t, newSession(t, srv.serve)) })
+	}
+}
+
+func testRealSession(t *testing.T, s *session) {
 	c := s.client
 	root := t.TempDir()
 	data := make([]byte, 3<<20+12345) // several 32 KiB packets, concurrent writes and reads
@@ -234,7 +269,7 @@ func TestRealClientAndServer(t *testing.T) {
 }
 
 func TestFailedOpenReportsServerStatus(t *testing.T) {
-	s := newSession(t)
+	s := newSession(t, servePkgSFTP)
 	missing := filepath.Join(t.TempDir(), "nope", "file")
 	if _, err := s.client.Open(missing); err == nil {
 		t.Fatal("opening a missing file succeeded")
