@@ -210,7 +210,11 @@ func (a *Agent) connectOnce(ctx context.Context) error {
 	defer conn.Close()
 
 	closed := make(chan tickets.ClosedMsg, 1)
-	go a.globalRequests(reqs, closed)
+	reqsDone := make(chan struct{})
+	go func() {
+		a.globalRequests(reqs, closed)
+		close(reqsDone)
+	}()
 	form := a.cfg.Form
 	form.LocalIP = localIP(nc)
 	ok, reply, err := conn.SendRequest(tickets.RequestGlobal, true, tickets.EncodeForm(form))
@@ -247,6 +251,10 @@ func (a *Agent) connectOnce(ctx context.Context) error {
 		a.log.Info("request closed", "by", m.By)
 		return ErrRequestClosed
 	case err := <-done:
+		// The gateway sends closed@ and then drops the connection; Wait can return before
+		// the request goroutine has read it. reqs is closed only after every request that
+		// arrived was delivered, so wait for it before deciding this was a mere drop.
+		<-reqsDone
 		select {
 		case <-closed:
 			return ErrRequestClosed
