@@ -55,8 +55,10 @@ func (s *Server) runExec(sc *ssh.ServerConn, ch ssh.Channel, reqs <-chan *ssh.Re
 			ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
 			return
 		case "shell", "subsystem":
-			s.refuseRequest(r, sc, log)
+			// The hint goes out before the refusal: OpenSSH's ssh exits as soon as it hears
+			// the shell request failed, and would never print a message sent after it.
 			fmt.Fprintf(ch.Stderr(), "assistd: no shell here; run a command, e.g.: ssh -p PORT %s@GATEWAY request list\r\n", sc.User())
+			s.refuseRequest(r, sc, log)
 			ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{1}))
 			return
 		default: // pty-req, x11-req, auth-agent-req@openssh.com, env …
