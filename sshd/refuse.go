@@ -2,6 +2,7 @@ package sshd
 
 import (
 	"log/slog"
+	"strings"
 
 	"golang.org/x/crypto/ssh"
 
@@ -12,7 +13,9 @@ import (
 // event naming what was asked for.
 
 func (s *Server) refused(sc *ssh.ServerConn, log *slog.Logger, what, reason string) {
-	s.auth.Refused(sc.User(), sc.RemoteAddr(), what)
+	// The auth line takes WHAT as one token and escapes spaces (\040) so a peer cannot forge
+	// words; ours become colons, leaving "refused channel:x11 for user …" readable.
+	s.auth.Refused(sc.User(), sc.RemoteAddr(), strings.ReplaceAll(what, " ", ":"))
 	log.Info("refused", "what", what, "reason", reason)
 	s.audit(tickets.Event{Kind: "refused", Actor: actorOf(sc.User(), sc.Permissions), Remote: sc.RemoteAddr().String(),
 		Request: sc.Permissions.Extensions[extRequest], Attrs: map[string]string{"what": what, "reason": reason}})
