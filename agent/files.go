@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"log/slog"
+	"os"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
@@ -32,6 +33,11 @@ func serveSFTP(ctx context.Context, ch ssh.Channel, reqs <-chan *ssh.Request, g 
 		r.Reply(true, nil)
 		go ssh.DiscardRequests(reqs)
 		var opts []sftp.ServerOption
+		// Relative paths start in the person's home, as with sshd: "CODE.otc:notes.txt" is
+		// ~/notes.txt whatever directory the agent was started in.
+		if home, err := os.UserHomeDir(); err == nil {
+			opts = append(opts, sftp.WithServerWorkingDirectory(home))
+		}
 		if !g.Allows(tickets.GrantFilesWrite) {
 			opts = append(opts, sftp.ReadOnly())
 		}

@@ -26,8 +26,8 @@ type SSHConfig struct {
 	Alias      string // the Host name to give sftp and scp
 }
 
-// SSHConfigAlias is the Host name WriteSSHConfig uses for code. It is lowercase because ssh
-// lowercases the host it is given before matching Host lines.
+// SSHConfigAlias is the Host name WriteSSHConfig uses for code, in lowercase, easy to type;
+// the Host line also matches the code as written in capitals, since ssh matches case-sensitively.
 func SSHConfigAlias(code string) string { return "assist-" + strings.ToLower(code) }
 
 // WriteSSHConfig writes dir/key, dir/known_hosts and dir/config for o (dir is created 0700).
@@ -131,7 +131,11 @@ func configText(c SSHConfig, o *tickets.OTC) ([]byte, error) {
 		if i > 0 {
 			alias = fmt.Sprintf("%s-%d", c.Alias, i+1)
 		}
-		fmt.Fprintf(&b, "\nHost %s\n", alias)
+		names := alias
+		if upper := strings.Replace(alias, strings.ToLower(o.Request), o.Request, 1); upper != alias {
+			names += " " + upper
+		}
+		fmt.Fprintf(&b, "\nHost %s\n", names)
 		for _, kv := range [][2]string{
 			{"HostName", host},
 			{"Port", port},
@@ -183,16 +187,16 @@ func quoteConfig(p string) string {
 
 // SFTPCommand is the command line that opens sftp with this configuration.
 func (c SSHConfig) SFTPCommand() string {
-	return "sftp -F " + shellQuote(c.Config) + " " + c.Alias
+	return "sftp -F " + ShellQuote(c.Config) + " " + c.Alias
 }
 
 // SCPCommand is an example scp command line fetching a file with this configuration.
 func (c SSHConfig) SCPCommand() string {
-	return "scp -F " + shellQuote(c.Config) + " " + c.Alias + ":/path/to/file ."
+	return "scp -F " + ShellQuote(c.Config) + " " + c.Alias + ":/path/to/file ."
 }
 
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
+// ShellQuote quotes s for a POSIX shell when it needs it.
+func ShellQuote(s string) string {
 	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:@,=", r))
 	}) {

@@ -39,6 +39,7 @@ ASSIST_IDENTITY, ASSIST_GATEWAY_KEY, then the profile saved by assist login.`,
 		newLoginCommand(&g),
 		newOTCCommand(&g),
 		newConnectCommand(&g),
+		newCpCommand(&g), newSFTPCommand(&g), newSSHConfigCommand(&g),
 	)
 	return root
 }
