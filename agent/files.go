@@ -49,9 +49,12 @@ func serveSFTP(ctx context.Context, ch ssh.Channel, reqs <-chan *ssh.Request, g 
 		status := uint32(0)
 		if err := srv.Serve(); err != nil && ctx.Err() == nil {
 			log.Debug("sftp session ended", "err", err)
+			status = 1
 		}
-		srv.Close()
+		// exit-status first: srv.Close closes the channel, and without the status OpenSSH's
+		// ssh exits -1 and scp reports every copy as failed.
 		ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
+		srv.Close()
 		return
 	}
 }
