@@ -1,6 +1,7 @@
 package sshd
 
 import (
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
@@ -150,6 +151,13 @@ func (a *authState) handshakeFailed(err error) {
 		a.s.auth.TimeoutPreauth(a.remote)
 	case a.failed >= a.s.cfg.MaxAuthTries:
 		a.s.auth.MaxAuthTries(a.user, a.invalid, a.remote)
+	case a.user != "" && badSignature(err):
+		// x/crypto ends the connection when a signature does not verify: a client offered a
+		// key it does not hold (the CVE-2024-45337 pattern). That is a failed attempt, as in
+		// OpenSSH's log, not a client that merely went away.
+		a.s.auth.Failed("publickey", a.user, a.invalid, a.remote, nil)
+		a.s.log.Info("authentication refused", "remote", a.remote.String(), "user", a.user, "reason", "signature did not verify", "err", err)
+		a.s.audit(tickets.Event{Kind: "auth.failed", Remote: a.remote.String(), Attrs: map[string]string{"user": a.user, "reason": "signature did not verify"}})
 	case a.user != "":
 		a.s.auth.ClosedPreauth(a.user, a.invalid, a.remote)
 	case errors.Is(err, io.EOF):
@@ -157,6 +165,12 @@ func (a *authState) handshakeFailed(err error) {
 	default:
 		a.s.log.Info("handshake failed", "remote", a.remote.String(), "err", err)
 	}
+}
+
+// badSignature recognises the error x/crypto returns when a public key signature fails to
+// verify; the library has no typed error for it.
+func badSignature(err error) bool {
+	return errors.Is(err, rsa.ErrVerification) || strings.Contains(err.Error(), "signature")
 }
 
 // actorOf names who a connection is, for audit events.
