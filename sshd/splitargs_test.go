@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// quoteLikeClients quotes as assist's viewer.Run does: every word in single quotes, a quote
-// inside as '\''. OpenSSH users type the same form by hand.
+// quoteLikeClients quotes as assist's viewer.Run does: every word in single quotes, and a
+// single quote inside it closed, escaped and reopened. OpenSSH users type the same by hand.
 func quoteLikeClients(args []string) string {
 	q := make([]string, len(args))
 	for i, a := range args {
