@@ -230,10 +230,13 @@ func (s *Server) audit(e tickets.Event) {
 }
 
 // safeNext keeps a post-sign-in redirect on this site: a path, never a scheme or another host.
+// Browsers drop tabs and newlines from URLs and read \ as /, so "/\t/evil" or "/\\evil" would
+// become "//evil", another host: any control character or backslash is refused.
 func safeNext(next string) string {
 	u, err := url.Parse(next)
 	if err != nil || next == "" || u.Scheme != "" || u.Host != "" || !strings.HasPrefix(next, "/") ||
-		strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") || strings.HasPrefix(next, "/signin") {
+		strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/signin") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
 		return "/requests"
 	}
 	return next
