@@ -65,16 +65,22 @@ func (a *Agent) openSession(ctx context.Context, nc ssh.NewChannel) {
 		return
 	}
 	go ssh.DiscardRequests(reqs)
-	if _, err := ch.SendRequest(tickets.GrantRequest, true, ssh.Marshal(tickets.GrantMsg{Grant: uint32(grant)})); err != nil {
-		ch.Close()
-		return
-	}
 	sctx, cancel := context.WithCancel(ctx)
 	ls := &liveSession{info: SessionInfo{ID: ask.SessionID, Technician: ask.Technician, FullName: ask.FullName, Grant: grant},
 		ch: ch, ctx: sctx, cancel: cancel, grant: grant}
+	// The session is known before the grant is sent: the gateway opens the first desktop
+	// channel as soon as it has the answer, and that channel must find the session.
 	a.mu.Lock()
 	a.sessions[ask.SessionID] = ls
 	a.mu.Unlock()
+	if _, err := ch.SendRequest(tickets.GrantRequest, true, ssh.Marshal(tickets.GrantMsg{Grant: uint32(grant)})); err != nil {
+		cancel()
+		ch.Close()
+		a.mu.Lock()
+		delete(a.sessions, ask.SessionID)
+		a.mu.Unlock()
+		return
+	}
 	a.log.Info("session started", "technician", ask.Technician, "grant", grant.String())
 	info := ls.info
 	a.cfg.Events(Event{Kind: EventSessionStarted, Code: a.Code(), Session: &info})
