@@ -184,9 +184,11 @@ func (ss *session) end(reason string, state tickets.CredentialState) {
 	}); err != nil {
 		ss.log.Error("mark request waiting", "err", err)
 	}
-	kind := "session.ended"
-	ss.s.audit(tickets.Event{Kind: kind, Actor: ss.cred.Technician, Request: ss.cred.RequestCode,
+	ss.s.audit(tickets.Event{Kind: "session.ended", Actor: ss.cred.Technician, Request: ss.cred.RequestCode,
 		Attrs: map[string]string{"credential": ss.cred.ID, "cause": reason, "credential_state": string(state)}})
+	if state == tickets.CredentialSpent {
+		ss.s.audit(tickets.Event{Kind: "credential.spent", Actor: ss.cred.Technician, Request: ss.cred.RequestCode, Attrs: map[string]string{"credential": ss.cred.ID}})
+	}
 	ss.log.Info("session ended", "cause", reason)
 }
 
@@ -260,7 +262,12 @@ func (ss *session) askAgent() (ssh.Channel, tickets.Grant, error) {
 		var oce *ssh.OpenChannelError
 		if errors.As(o.err, &oce) {
 			ss.consentAnswered(0, oce.Message)
-			return nil, 0, fmt.Errorf("the person declined: %s", oce.Message)
+			// The agent refuses the session as prohibited when the person says no; its own
+			// words ("the person declined") would only repeat ours.
+			if oce.Reason == ssh.Prohibited {
+				return nil, 0, errors.New("the person declined")
+			}
+			return nil, 0, fmt.Errorf("the agent refused the session: %s", clip(oce.Message))
 		}
 		return nil, 0, fmt.Errorf("ask the person: %w", o.err)
 	}
