@@ -103,7 +103,9 @@ func (c *changes) handle(ev xgb.Event) bool {
 func (c *changes) closed() { close(c.done) }
 
 // WaitChange blocks until part of the screen changed and returns the changed rectangles in
-// root-window coordinates (they may overlap). Without DAMAGE it returns the whole screen every
+// root-window coordinates (they may overlap). Capture them after it returns, on this desktop:
+// whatever was drawn before the damage was re-armed shows in that capture, whatever is drawn
+// after it is reported by the next call. Without DAMAGE it returns the whole screen every
 // pollInterval.
 func (d *Desktop) WaitChange(ctx context.Context) ([]image.Rectangle, error) {
 	c := d.changes
@@ -118,6 +120,11 @@ func (d *Desktop) WaitChange(ctx context.Context) ([]image.Rectangle, error) {
 		}
 	}
 	for {
+		select { // a closed connection wins over events still queued
+		case <-c.done:
+			return nil, ErrClosed
+		default:
+		}
 		select {
 		case <-c.signal:
 		case <-ctx.Done():

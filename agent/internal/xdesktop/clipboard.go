@@ -28,7 +28,11 @@ type clipboard struct {
 	win   xproto.Window
 	atoms struct{ clipboard, utf8, text, targets, str, prop, incr xproto.Atom }
 
-	mu    sync.Mutex // one read or write at a time
+	// op serialises reads and writes. state guards text and owned and is the only lock the
+	// event loop takes: a read waits for the loop to deliver its SelectionNotify, so the loop
+	// must never wait for a read.
+	op    sync.Mutex
+	state sync.Mutex
 	text  string
 	owned bool
 
@@ -76,9 +80,9 @@ func (c *clipboard) handle(ev xgb.Event) bool {
 		c.answer(ev)
 	case xproto.SelectionClearEvent:
 		if ev.Owner == c.win && ev.Selection == c.atoms.clipboard {
-			c.mu.Lock()
+			c.state.Lock()
 			c.owned = false
-			c.mu.Unlock()
+			c.state.Unlock()
 		}
 	case xproto.SelectionNotifyEvent:
 		if ev.Requestor == c.win {
@@ -100,9 +104,9 @@ func (c *clipboard) answer(ev xproto.SelectionRequestEvent) {
 	if prop == 0 {
 		prop = ev.Target // obsolete clients
 	}
-	c.mu.Lock()
+	c.state.Lock()
 	text, owned := c.text, c.owned
-	c.mu.Unlock()
+	c.state.Unlock()
 	switch {
 	case !owned || ev.Selection != c.atoms.clipboard:
 		prop = 0
@@ -132,10 +136,9 @@ func (d *Desktop) WriteClipboard(text string) error {
 	if len(text) > maxClipboard {
 		return fmt.Errorf("xdesktop: clipboard text of %d bytes is over the %d-byte limit", len(text), maxClipboard)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.text = text
-	c.owned = true
+	c.op.Lock()
+	defer c.op.Unlock()
+	c.setState(text, true)
 	if err := xproto.SetSelectionOwnerChecked(c.conn, c.win, c.atoms.clipboard, xproto.TimeCurrentTime).Check(); err != nil {
 		return fmt.Errorf("xdesktop: clipboard: set owner: %w", err)
 	}
@@ -144,7 +147,7 @@ func (d *Desktop) WriteClipboard(text string) error {
 		return fmt.Errorf("xdesktop: clipboard: get owner: %w", err)
 	}
 	if r.Owner != c.win {
-		c.owned = false
+		c.setState("", false)
 		return errors.New("xdesktop: clipboard: another client kept the selection")
 	}
 	return nil
@@ -153,8 +156,8 @@ func (d *Desktop) WriteClipboard(text string) error {
 // ReadClipboard returns the CLIPBOARD selection's text, or "" when nobody owns it.
 func (d *Desktop) ReadClipboard() (string, error) {
 	c := d.clip
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.op.Lock()
+	defer c.op.Unlock()
 	owner, err := xproto.GetSelectionOwner(c.conn, c.atoms.clipboard).Reply()
 	if err != nil {
 		return "", fmt.Errorf("xdesktop: clipboard: get owner: %w", err)
@@ -163,8 +166,11 @@ func (d *Desktop) ReadClipboard() (string, error) {
 	case xproto.WindowNone:
 		return "", nil
 	case c.win:
-		if c.owned {
-			return c.text, nil
+		c.state.Lock()
+		text, owned := c.text, c.owned
+		c.state.Unlock()
+		if owned {
+			return text, nil
 		}
 	}
 	text, err := c.convert(c.atoms.utf8)
@@ -172,6 +178,12 @@ func (d *Desktop) ReadClipboard() (string, error) {
 		text, err = c.convert(c.atoms.str)
 	}
 	return text, err
+}
+
+func (c *clipboard) setState(text string, owned bool) {
+	c.state.Lock()
+	c.text, c.owned = text, owned
+	c.state.Unlock()
 }
 
 var errRefused = errors.New("owner refused the conversion")
