@@ -29,16 +29,16 @@ import (
 
 // Gateway is a running gateway.
 type Gateway struct {
-	t        testing.TB
-	Server   *sshd.Server
-	Store    *tickets.Bolt
-	Addr     string // 127.0.0.1:port
-	HostKey  ssh.Signer
-	Dir      string
-	DBPath   string
-	AuditKey []byte
-	Logs     *SyncBuffer // slog lines
-	AuthLog  *SyncBuffer // OpenSSH-style lines
+	t         testing.TB
+	Server    *sshd.Server
+	Store     *tickets.Bolt
+	Addr      string // 127.0.0.1:port
+	HostKey   ssh.Signer
+	Dir       string
+	DBPath    string
+	AuditKey  []byte
+	Logs      *SyncBuffer // slog lines
+	AuthLog   *SyncBuffer // OpenSSH-style lines
 	cfg       sshd.Config
 	configure func(*sshd.Config)
 	listener  net.Listener
