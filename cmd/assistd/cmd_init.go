@@ -63,10 +63,7 @@ func runInit(_ context.Context, o initOptions, stdin io.Reader, stdout io.Writer
 		return err
 	}
 	d := dataDir(o.data)
-	if err := d.create(); err != nil {
-		return err
-	}
-	store, err := d.openStore()
+	store, err := d.create()
 	if err != nil {
 		return err
 	}

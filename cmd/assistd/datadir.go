@@ -29,33 +29,48 @@ func (d dataDir) initialised() bool {
 	return err == nil
 }
 
-// create makes the directory, host key and audit key; it refuses an initialised directory.
-func (d dataDir) create() error {
+// create makes the directory, host key, audit key and database, and returns the open store. It
+// refuses a directory that is initialised or holds anything else, and removes what it made when
+// a step fails, so a failed init can simply be run again.
+func (d dataDir) create() (store *tickets.Bolt, err error) {
 	if d.initialised() {
-		return cli.WithHint(fmt.Errorf("%s is already initialised", d), "to start over, move the directory away first; nothing was changed")
+		return nil, cli.WithHint(fmt.Errorf("%s is already initialised", d), "to start over, move the directory away first; nothing was changed")
+	}
+	if entries, _ := os.ReadDir(string(d)); len(entries) > 0 {
+		return nil, cli.WithHint(fmt.Errorf("%s is not empty", d), "give a new or empty directory")
 	}
 	if err := os.MkdirAll(string(d), 0o700); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
+		return nil, fmt.Errorf("create data directory: %w", err)
 	}
+	defer func() {
+		if err != nil {
+			for _, p := range []string{d.dbPath(), d.auditKeyPath(), d.hostKeyPath()} {
+				os.Remove(p)
+			}
+		}
+	}()
 	if err := os.Chmod(string(d), 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
+		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		return fmt.Errorf("generate host key: %w", err)
+		return nil, fmt.Errorf("generate host key: %w", err)
 	}
 	block, err := ssh.MarshalPrivateKey(priv, "assistd host key")
 	if err != nil {
-		return fmt.Errorf("encode host key: %w", err)
+		return nil, fmt.Errorf("encode host key: %w", err)
 	}
 	if err := writeNew(d.hostKeyPath(), pem.EncodeToMemory(block)); err != nil {
-		return err
+		return nil, err
 	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
-		return fmt.Errorf("generate audit key: %w", err)
+		return nil, fmt.Errorf("generate audit key: %w", err)
 	}
-	return writeNew(d.auditKeyPath(), key)
+	if err := writeNew(d.auditKeyPath(), key); err != nil {
+		return nil, err
+	}
+	return tickets.OpenBolt(d.dbPath(), tickets.BoltOptions{AuditKey: key})
 }
 
 func writeNew(path string, data []byte) error {

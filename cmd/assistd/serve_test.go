@@ -35,17 +35,8 @@ const webPassword = "a web password for alice"
 func initData(t *testing.T) (dir, code string) {
 	t.Helper()
 	dir = filepath.Join(t.TempDir(), "data")
-	// Made as assistd init makes it (runInit cannot be used here: its openStore call refuses the
-	// directory before the database exists).
 	d := dataDir(dir)
-	if err := d.create(); err != nil {
-		t.Fatalf("create data directory: %v", err)
-	}
-	auditKey, err := os.ReadFile(d.auditKeyPath())
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := tickets.OpenBolt(d.dbPath(), tickets.BoltOptions{AuditKey: auditKey})
+	store, err := d.create()
 	if err != nil {
 		t.Fatal(err)
 	}
