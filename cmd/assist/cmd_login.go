@@ -31,7 +31,7 @@ func runLogin(ctx context.Context, g *globalOptions, stdout io.Writer) error {
 	}
 	c, err := l.Dial(ctx)
 	if err != nil {
-		return err
+		return dialHint(err)
 	}
 	defer c.Close()
 	var who struct{ out []byte }

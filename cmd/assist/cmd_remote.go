@@ -2,14 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/assistkit/assist/internal/cli"
+	"github.com/assistkit/assist/tickets"
 	"github.com/assistkit/assist/viewer"
 )
 
@@ -64,7 +67,7 @@ func runRemote(ctx context.Context, g *globalOptions, args []string, stdin io.Re
 	}
 	c, err := l.Dial(ctx)
 	if err != nil {
-		return err
+		return dialHint(err)
 	}
 	defer c.Close()
 	status, err := viewer.Run(ctx, c, args, stdin, stdout, stderr)
@@ -109,4 +112,19 @@ func keyFromFile(args []string, stdin io.Reader) ([]string, io.Reader, error) {
 		return out, strings.NewReader(string(data)), nil
 	}
 	return out, stdin, nil
+}
+
+// dialHint adds what to check to the ways a login to the gateway fails.
+func dialHint(err error) error {
+	var hk *tickets.HostKeyError
+	var op *net.OpError
+	switch {
+	case errors.As(err, &hk):
+		return cli.WithHint(err, "compare --gateway-key (or ASSIST_GATEWAY_KEY, or your profile) with the line 'assistd hostkey' prints on the gateway")
+	case errors.As(err, &op) && op.Op == "dial":
+		return cli.WithHint(err, "is assistd running there? check --gateway, ASSIST_GATEWAY or your profile (assist login)")
+	case strings.Contains(err.Error(), "unable to authenticate"):
+		return cli.WithHint(err, "check --user and --identity; an admin adds your public key with: assist user add NAME --key KEY.pub")
+	}
+	return err
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/assistkit/assist/internal/cli"
 	"github.com/assistkit/assist/viewer"
 )
 
@@ -78,11 +79,16 @@ func (g *globalOptions) login() (viewer.Login, error) {
 		}
 		return prof
 	}
-	return viewer.Login{
+	l := viewer.Login{
 		Gateway:    pick(g.gateway, "ASSIST_GATEWAY", p.Gateway),
 		User:       pick(g.user, "ASSIST_USER", p.User),
 		Identity:   pick(g.identity, "ASSIST_IDENTITY", p.Identity),
 		GatewayKey: pick(g.gatewayKey, "ASSIST_GATEWAY_KEY", p.GatewayKey),
 		KnownHosts: pick(g.knownHosts, "ASSIST_KNOWN_HOSTS", p.KnownHosts),
-	}, nil
+	}
+	if l.Gateway == "" || l.User == "" {
+		return l, cli.WithHint(errors.New("no gateway or user to log in with"),
+			"give --gateway HOST:PORT and --user NAME, set ASSIST_GATEWAY and ASSIST_USER, or save them once with assist login")
+	}
+	return l, nil
 }
