@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -208,4 +209,72 @@ func TestReleaseInputLiftsHeldKeys(t *testing.T) {
 	d.ReleaseInput()
 	c.wait(func(ev xgb.Event) bool { _, ok := ev.(xproto.KeyReleaseEvent); return ok })
 	c.wait(func(ev xgb.Event) bool { _, ok := ev.(xproto.ButtonReleaseEvent); return ok })
+}
+
+// namedKeysyms are the function, modifier and keypad keysyms of the robotgo table and F1–F24.
+func namedKeysyms() []uint32 {
+	var syms []uint32
+	for sym := range robotNamed {
+		syms = append(syms, sym)
+	}
+	for sym := uint32(0xffbe); sym <= 0xffd5; sym++ {
+		syms = append(syms, sym)
+	}
+	slices.Sort(syms)
+	return syms
+}
+
+// checkNamedKeys presses each keysym through in and checks that the key X delivers carries that
+// keysym (at any level: keypad digits sit under NumLock) in the mapping current at that moment.
+// alias gives the keysym expected instead, where the injector sends a stand-in. With onlyMapped,
+// keysyms on no key are left out (robotgo sends keycode 0 for them, and Xlib's default error
+// handler then exits the process).
+func checkNamedKeys(t *testing.T, display string, in rdp.Injector, syms []uint32, alias map[uint32]uint32, onlyMapped bool) {
+	t.Helper()
+	c, win := recorder(t, display, 0, 0, 640, 480)
+	if err := in.Pointer(10, 10, 0); err != nil { // no window manager: focus follows the pointer
+		t.Fatal(err)
+	}
+	mapping := func(code xproto.Keycode, n int) []xproto.Keysym {
+		km, err := xproto.GetKeyboardMapping(c.conn, code, byte(n)).Reply()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return km.Keysyms
+	}
+	setup := xproto.Setup(c.conn)
+	all := mapping(setup.MinKeycode, int(setup.MaxKeycode)-int(setup.MinKeycode)+1)
+	for _, sym := range syms {
+		if onlyMapped && !slices.Contains(all, xproto.Keysym(sym)) {
+			t.Logf("keysym %#x is on no key of Xvfb's map: left out", sym)
+			continue
+		}
+		if err := in.Key(sym, true); err != nil {
+			t.Errorf("keysym %#x: %v", sym, err)
+			continue
+		}
+		in.Key(sym, false)
+		want := sym
+		if a, ok := alias[sym]; ok {
+			want = a
+		}
+		for { // skip the Shift an injector adds around a shifted keysym
+			ev := c.wait(func(ev xgb.Event) bool { e, ok := ev.(xproto.KeyPressEvent); return ok && e.Event == win }).(xproto.KeyPressEvent)
+			at := mapping(ev.Detail, 1)
+			if !isShift(want) && (slices.Contains(at, keysymShiftL) || slices.Contains(at, keysymShiftR)) {
+				continue
+			}
+			if !slices.Contains(at, xproto.Keysym(want)) {
+				t.Errorf("keysym %#x: X delivered keycode %d with keysyms %#x", sym, ev.Detail, at)
+			}
+			break
+		}
+	}
+}
+
+func TestXTESTNamedKeys(t *testing.T) {
+	d := openTest(t, "-screen", "0", "640x480x24")
+	// Beyond the table: AltGr, and keysyms on no key of Xvfb's map (F13–F24, media keys).
+	syms := append(namedKeysyms(), keysymAltGr, 0x1008ff13, 0x1008ff11)
+	checkNamedKeys(t, d.Display(), d, syms, nil, false)
 }
