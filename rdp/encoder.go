@@ -19,22 +19,24 @@ const (
 )
 
 // encoder turns the difference between what the viewer has and a new capture into rectangle
-// messages. prev mirrors the viewer's image exactly: every rectangle sent is applied to it the
-// way the viewer applies it.
+// messages. prev mirrors the viewer's image exactly: it starts black like the viewer's, and
+// every rectangle sent is applied to it the way the viewer applies it. So plain diffing is
+// always correct; the per-tile state only says where to look.
 type encoder struct {
 	caps   uint64
 	bounds image.Rectangle // the virtual screen
 	prev   *image.RGBA
 
-	tw, th int
-	known  []bool            // the viewer has this tile's pixels
-	cand   []bool            // this tile may differ from prev (damage, polling, unknown)
-	dirty  []image.Rectangle // this frame: the changed pixels of the tile, or empty
+	tw, th   int
+	cand     []image.Rectangle // per tile: the part that may differ from prev (damage, polling)
+	forced   []bool            // per tile: send it whole, changed or not (a full request)
+	captured []bool            // this frame: the tile was captured and diffed
+	dirty    []image.Rectangle // this frame: the changed pixels of the tile, or empty
 
 	zenc  *zstd.Encoder
 	pal   palette
 	pbuf  []byte    // palette colours scratch
-	pix   []byte    // packed RGB scratch
+	pix   []byte    // packed pixels scratch
 	zbuf  []byte    // compressed scratch
 	msg   wire.Rect // reused so that encoding allocates nothing per rectangle
 	rects []RectInfo
@@ -55,15 +57,17 @@ func newEncoder(bounds image.Rectangle, caps uint64) *encoder {
 	return e
 }
 
-// reset starts over on a new virtual screen: the viewer has nothing.
+// reset starts over on a new virtual screen: the viewer has a black image.
 func (e *encoder) reset(bounds image.Rectangle) {
 	e.bounds = bounds
 	e.prev = image.NewRGBA(bounds)
+	fill(e.prev, bounds, [3]byte{})
 	e.tw = (bounds.Dx() + tileSize - 1) / tileSize
 	e.th = (bounds.Dy() + tileSize - 1) / tileSize
 	n := e.tw * e.th
-	e.known = make([]bool, n)
-	e.cand = make([]bool, n)
+	e.cand = make([]image.Rectangle, n)
+	e.forced = make([]bool, n)
+	e.captured = make([]bool, n)
 	e.dirty = make([]image.Rectangle, n)
 }
 
@@ -87,28 +91,33 @@ func (e *encoder) markChanged(r image.Rectangle) {
 	tx0, ty0, tx1, ty1 := e.tileSpan(r)
 	for ty := ty0; ty < ty1; ty++ {
 		for tx := tx0; tx < tx1; tx++ {
-			e.cand[ty*e.tw+tx] = true
+			i := ty*e.tw + tx
+			e.cand[i] = e.cand[i].Union(r.Intersect(e.tile(tx, ty)))
 		}
 	}
 }
 
-// forget makes the tiles of r unknown, so the next update sends them whole.
-func (e *encoder) forget(r image.Rectangle) {
+// forceAll makes the next encode send every pixel of r.
+func (e *encoder) forceAll(r image.Rectangle) {
 	tx0, ty0, tx1, ty1 := e.tileSpan(r)
 	for ty := ty0; ty < ty1; ty++ {
 		for tx := tx0; tx < tx1; tx++ {
-			e.known[ty*e.tw+tx] = false
+			e.forced[ty*e.tw+tx] = true
 		}
 	}
 }
 
-// pending reports whether some tile of region must be looked at: it may have changed, or the
-// viewer does not have it yet.
+// wanted reports whether tile i must be captured and diffed for region.
+func (e *encoder) wanted(i int, region image.Rectangle) bool {
+	return e.forced[i] || e.cand[i].Overlaps(region)
+}
+
+// pending reports whether some part of region may differ from what the viewer has.
 func (e *encoder) pending(region image.Rectangle) bool {
 	tx0, ty0, tx1, ty1 := e.tileSpan(region)
 	for ty := ty0; ty < ty1; ty++ {
 		for tx := tx0; tx < tx1; tx++ {
-			if i := ty*e.tw + tx; e.cand[i] || !e.known[i] {
+			if e.wanted(ty*e.tw+tx, region) {
 				return true
 			}
 		}
@@ -116,22 +125,21 @@ func (e *encoder) pending(region image.Rectangle) bool {
 	return false
 }
 
-// captureAreas appends to dst the tile-aligned rectangles of region that the next encode will
-// read, merged into few rectangles so the Screen is asked for few captures.
+// captureAreas appends to dst the rectangles of region that the next encode will read: whole
+// tiles (clipped to region), merged into few rectangles so the Screen is asked for few captures.
 func (e *encoder) captureAreas(dst []image.Rectangle, region image.Rectangle) []image.Rectangle {
 	tx0, ty0, tx1, ty1 := e.tileSpan(region)
 	for ty := ty0; ty < ty1; ty++ {
 		for tx := tx0; tx < tx1; {
-			i := ty*e.tw + tx
-			if !e.cand[i] && e.known[i] {
+			if !e.wanted(ty*e.tw+tx, region) {
 				tx++
 				continue
 			}
 			end := tx + 1
-			for end < tx1 && (e.cand[ty*e.tw+end] || !e.known[ty*e.tw+end]) {
+			for end < tx1 && e.wanted(ty*e.tw+end, region) {
 				end++
 			}
-			r := e.tile(tx, ty).Union(e.tile(end-1, ty))
+			r := e.tile(tx, ty).Union(e.tile(end-1, ty)).Intersect(region)
 			// Extend the rectangle of the row above when it has the same span.
 			if n := len(dst); n > 0 && dst[n-1].Min.X == r.Min.X && dst[n-1].Max.X == r.Max.X && dst[n-1].Max.Y == r.Min.Y {
 				dst[n-1].Max.Y = r.Max.Y
@@ -149,15 +157,18 @@ func (e *encoder) captureAreas(dst []image.Rectangle, region image.Rectangle) []
 // up to date. e.rects describes what was appended.
 func (e *encoder) encode(cur *image.RGBA, region image.Rectangle, out []byte) []byte {
 	e.rects = e.rects[:0]
+	region = region.Intersect(e.bounds)
 	tx0, ty0, tx1, ty1 := e.tileSpan(region)
 	for ty := ty0; ty < ty1; ty++ {
 		for tx := tx0; tx < tx1; tx++ {
 			i := ty*e.tw + tx
+			t := e.tile(tx, ty).Intersect(region)
+			e.captured[i] = e.wanted(i, region)
 			switch {
-			case !e.known[i]:
-				e.dirty[i] = e.tile(tx, ty)
-			case e.cand[i]:
-				e.dirty[i] = changed(e.prev, cur, e.tile(tx, ty))
+			case e.forced[i]:
+				e.dirty[i] = t
+			case e.captured[i]:
+				e.dirty[i] = changed(e.prev, cur, t)
 			default:
 				e.dirty[i] = image.Rectangle{}
 			}
@@ -170,7 +181,11 @@ func (e *encoder) encode(cur *image.RGBA, region image.Rectangle, out []byte) []
 		out = e.encodeRow(cur, ty, tx0, tx1, out)
 		for tx := tx0; tx < tx1; tx++ {
 			i := ty*e.tw + tx
-			e.known[i], e.cand[i] = true, false
+			e.forced[i], e.captured[i] = false, false
+			// Damage outside the region stays for when the region covers it.
+			if e.cand[i].In(region) {
+				e.cand[i] = image.Rectangle{}
+			}
 		}
 	}
 	return out

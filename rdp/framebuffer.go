@@ -98,7 +98,8 @@ type fbServer struct {
 
 	reqs    chan wire.UpdateRequest
 	pending int
-	region  image.Rectangle
+	asked   image.Rectangle // the region the viewer asked for; empty: the whole screen
+	region  image.Rectangle // asked, clipped to the screen
 	seq     uint64
 
 	damageMu   sync.Mutex
@@ -264,18 +265,23 @@ func (s *fbServer) accept(req wire.UpdateRequest) error {
 		return protocolErrorf("viewer has more than %d update requests in flight", maxPending)
 	}
 	s.pending++
-	r := image.Rect(int(req.X), int(req.Y), int(req.X)+int(req.W), int(req.Y)+int(req.H)).Intersect(s.bounds)
-	if req.W == 0 || req.H == 0 || r.Empty() {
-		r = s.bounds
-	}
-	if r != s.region {
+	s.asked = image.Rect(int(req.X), int(req.Y), int(req.X)+int(req.W), int(req.Y)+int(req.H))
+	if r := s.clipRegion(); r != s.region {
+		// Parts of the new region may have changed unseen while outside the old one.
 		s.region = r
-		s.pollDue = true
+		s.enc.markChanged(r)
 	}
 	if !req.Incremental {
-		s.enc.forget(r)
+		s.enc.forceAll(s.region)
 	}
 	return nil
+}
+
+func (s *fbServer) clipRegion() image.Rectangle {
+	if r := s.asked.Intersect(s.bounds); !r.Empty() {
+		return r
+	}
+	return s.bounds
 }
 
 // answer sends one update if anything changed for the viewer: pixels in the region, the
@@ -376,10 +382,8 @@ func (s *fbServer) checkLayout() (bool, error) {
 		s.enc.reset(bounds)
 	}
 	s.cur = image.NewRGBA(bounds)
-	s.region = s.region.Intersect(bounds)
-	if s.region.Empty() {
-		s.region = bounds
-	}
+	s.region = s.clipRegion()
+	s.enc.forceAll(s.region) // the viewer starts the new screen black
 	s.cursor = cursorState{}
 	s.layoutChanged = changed
 	if changed {

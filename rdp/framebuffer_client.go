@@ -44,12 +44,26 @@ type FramebufferClient struct {
 	region   image.Rectangle
 	full     bool
 
-	updates chan Update
+	updates chan *received
 	done    chan struct{}
 	err     error // set before done is closed
+	broken  error // a bad update seen by Next: the client is unusable (Next's goroutine only)
 
 	dec *zstd.Decoder
 	pix []byte
+}
+
+// received is one update as read from the channel, not yet applied: Next applies it, so the
+// image always reflects exactly the updates Next has returned.
+type received struct {
+	data []byte  // the payloads, back to back
+	msgs []frame // where each message is in data
+	time int64
+}
+
+type frame struct {
+	t        wire.Type
+	off, end int
 }
 
 // NewFramebufferClient does the handshake on rw (the framebuffer channel) and reads the agent's
@@ -64,7 +78,7 @@ func NewFramebufferClient(rw io.ReadWriter, inFlight int) (*FramebufferClient, e
 		return nil, fmt.Errorf("rdp: zstd decoder: %w", err)
 	}
 	c := &FramebufferClient{c: newConn(rw), inFlight: inFlight, full: true, dec: dec,
-		updates: make(chan Update, inFlight), done: make(chan struct{})}
+		updates: make(chan *received, inFlight), done: make(chan struct{})}
 	peer, err := c.c.handshake(wire.KindFramebuffer, viewerCaps, true)
 	if err != nil {
 		return nil, err
@@ -123,32 +137,46 @@ func (c *FramebufferClient) RequestFull() {
 	c.mu.Unlock()
 }
 
-// Next returns the next update, once it has been applied to the client's image. It first tops
-// the outstanding requests up to the in-flight count, so the agent is only ever asked for as
-// many updates as the caller consumes: a slow consumer gets fresh frames, not a backlog. The
-// first request asks for the whole region.
+// Next returns the next update, once it has been applied to the client's image: the image
+// always shows exactly the updates Next has returned, so an update's rectangles are what
+// changed since the previous Next. It first tops the outstanding requests up to the in-flight
+// count, so the agent is only asked for as many updates as the caller consumes: a slow consumer
+// gets fresh frames, not a backlog. The first request asks for the whole region.
+//
+// An error other than ctx's is final: the channel is broken or closed.
 func (c *FramebufferClient) Next(ctx context.Context) (Update, error) {
+	if c.broken != nil {
+		return Update{}, c.broken
+	}
 	for c.outstanding < c.inFlight {
 		if err := c.request(); err != nil {
 			return Update{}, err
 		}
 		c.outstanding++
 	}
+	var r *received
 	select {
-	case u := <-c.updates:
-		c.outstanding--
-		return u, nil
+	case r = <-c.updates:
 	case <-c.done:
 		select {
-		case u := <-c.updates:
-			c.outstanding--
-			return u, nil
+		case r = <-c.updates:
 		default:
 			return Update{}, c.err
 		}
 	case <-ctx.Done():
 		return Update{}, ctx.Err()
 	}
+	c.outstanding--
+	u := Update{Time: r.time, Rects: make([]RectInfo, 0, len(r.msgs))}
+	for _, m := range r.msgs {
+		if err := c.handle(m.t, r.data[m.off:m.end], &u); err != nil {
+			c.broken = err
+			c.c.sendClose(wire.CloseProtocol, err.Error())
+			c.c.close()
+			return Update{}, err
+		}
+	}
+	return u, nil
 }
 
 func (c *FramebufferClient) request() error {
@@ -200,8 +228,9 @@ func (c *FramebufferClient) fail(err error) {
 	close(c.done)
 }
 
+// readLoop collects the messages of each update and hands complete updates to Next.
 func (c *FramebufferClient) readLoop() {
-	u := Update{Rects: []RectInfo{}}
+	r := &received{}
 	for {
 		t, p, err := c.c.readFrame()
 		if err != nil {
@@ -213,20 +242,29 @@ func (c *FramebufferClient) readLoop() {
 			c.fail(err)
 			return
 		}
-		if err := c.handle(t, p, &u); err != nil {
-			c.fail(err)
+		if t == wire.TClose {
+			var m wire.Close
+			if err := m.DecodePayload(p); err != nil {
+				c.fail(protocolErrorf("decode close: %v", err))
+			} else {
+				c.fail(&RemoteError{Code: m.Code, Reason: m.Reason})
+			}
 			return
 		}
-		if t == wire.TUpdateEnd {
-			u.Time = time.Now().UnixNano()
-			select {
-			case c.updates <- u:
-			default:
-				c.fail(protocolErrorf("agent sent an update that was not requested"))
-				return
-			}
-			u = Update{Rects: []RectInfo{}}
+		off := len(r.data)
+		r.data = append(r.data, p...)
+		r.msgs = append(r.msgs, frame{t: t, off: off, end: len(r.data)})
+		if t != wire.TUpdateEnd {
+			continue
 		}
+		r.time = time.Now().UnixNano()
+		select {
+		case c.updates <- r:
+		default:
+			c.fail(protocolErrorf("agent sent an update that was not requested"))
+			return
+		}
+		r = &received{}
 	}
 }
 
@@ -258,12 +296,6 @@ func (c *FramebufferClient) handle(t wire.Type, p []byte, u *Update) error {
 		u.Layout = c.setLayout(&l)
 	case wire.TCursorShape, wire.TCursorPos:
 		return c.handleCursor(t, p, u, size)
-	case wire.TClose:
-		var m wire.Close
-		if err := m.DecodePayload(p); err != nil {
-			return protocolErrorf("decode close: %v", err)
-		}
-		return &RemoteError{Code: m.Code, Reason: m.Reason}
 	default:
 		return protocolErrorf("unexpected %s message on the framebuffer channel", t)
 	}

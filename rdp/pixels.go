@@ -92,14 +92,15 @@ func copyRect(img *image.RGBA, dst image.Rectangle, src image.Point) {
 // changed returns the bounding box of the pixels of r that differ between a and b, or an empty
 // rectangle.
 func changed(a, b *image.RGBA, r image.Rectangle) image.Rectangle {
-	x0, x1, y0, y1 := r.Max.X, r.Min.X, -1, -1
+	x0, x1, y0, y1 := r.Max.X, r.Min.X, 0, 0
+	found := false
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		ra, rb := rowBytes(a, r.Min.X, r.Max.X, y), rowBytes(b, r.Min.X, r.Max.X, y)
 		if bytes.Equal(ra, rb) {
 			continue
 		}
-		if y0 < 0 {
-			y0 = y
+		if !found {
+			y0, found = y, true
 		}
 		y1 = y + 1
 		// Narrow only where this row can widen the box found so far.
@@ -116,7 +117,7 @@ func changed(a, b *image.RGBA, r image.Rectangle) image.Rectangle {
 			}
 		}
 	}
-	if y0 < 0 {
+	if !found {
 		return image.Rectangle{}
 	}
 	return image.Rect(x0, y0, x1, y1)

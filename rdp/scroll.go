@@ -36,7 +36,7 @@ func (e *encoder) encodeScrolls(cur *image.RGBA, tx0, ty0, tx1, ty1 int, out []b
 	for ty := ty0; ty < ty1; ty++ {
 		for tx := tx0; tx < tx1; tx++ {
 			i := ty*e.tw + tx
-			if s.seen[i] || !e.known[i] || e.dirty[i].Empty() {
+			if s.seen[i] || e.forced[i] || e.dirty[i].Empty() {
 				continue
 			}
 			box := e.component(i, tx0, ty0, tx1, ty1)
@@ -49,14 +49,14 @@ func (e *encoder) encodeScrolls(cur *image.RGBA, tx0, ty0, tx1, ty1 int, out []b
 			}
 			out = e.appendCopy(dst, src, out)
 			for _, j := range s.comps {
-				e.dirty[j] = changed(e.prev, cur, e.tile(j%e.tw, j/e.tw))
+				e.dirty[j] = changed(e.prev, cur, e.tile(j%e.tw, j/e.tw).Intersect(box))
 			}
 		}
 	}
 	return out
 }
 
-// component collects in s.comps the known dirty tiles connected to tile i and returns the box
+// component collects in s.comps the (not forced) dirty tiles connected to tile i and returns the box
 // of their changed pixels.
 func (e *encoder) component(i, tx0, ty0, tx1, ty1 int) image.Rectangle {
 	s := &e.scr
@@ -75,7 +75,7 @@ func (e *encoder) component(i, tx0, ty0, tx1, ty1 int) image.Rectangle {
 				continue
 			}
 			k := n[1]*e.tw + n[0]
-			if !s.seen[k] && e.known[k] && !e.dirty[k].Empty() {
+			if !s.seen[k] && !e.forced[k] && !e.dirty[k].Empty() {
 				s.seen[k] = true
 				s.queue = append(s.queue, k)
 			}
@@ -126,19 +126,19 @@ func (e *encoder) findScroll(cur *image.RGBA, box image.Rectangle) (image.Rectan
 	}
 	dy := best - n
 	// The longest run of rows that the shift reproduces, checked byte for byte.
-	runStart, bestStart, bestLen := -1, 0, 0
+	inRun, runStart, bestStart, bestLen := false, 0, 0, 0 // y may be negative
 	for y := box.Min.Y; y <= box.Max.Y; y++ {
 		sy := y + dy
 		same := y < box.Max.Y && sy >= box.Min.Y && sy < box.Max.Y &&
 			bytes.Equal(rowBytes(cur, box.Min.X, box.Max.X, y), rowBytes(e.prev, box.Min.X, box.Max.X, sy))
 		switch {
-		case same && runStart < 0:
-			runStart = y
-		case !same && runStart >= 0:
+		case same && !inRun:
+			inRun, runStart = true, y
+		case !same && inRun:
 			if y-runStart > bestLen {
 				bestStart, bestLen = runStart, y-runStart
 			}
-			runStart = -1
+			inRun = false
 		}
 	}
 	if bestLen < minScrollRows {
@@ -152,14 +152,13 @@ func (e *encoder) findScroll(cur *image.RGBA, box image.Rectangle) (image.Rectan
 	return dst, src, true
 }
 
-// readable reports whether every tile that r touches is both held by the viewer and captured in
-// this frame, so that the rows compared above are real on both sides and a copy reads pixels
-// the viewer really has.
+// readable reports whether every tile that r touches was captured in this frame, so that the
+// rows compared above are the screen's real pixels.
 func (e *encoder) readable(r image.Rectangle) bool {
 	tx0, ty0, tx1, ty1 := e.tileSpan(r)
 	for ty := ty0; ty < ty1; ty++ {
 		for tx := tx0; tx < tx1; tx++ {
-			if i := ty*e.tw + tx; !e.known[i] || !e.cand[i] {
+			if !e.captured[ty*e.tw+tx] {
 				return false
 			}
 		}

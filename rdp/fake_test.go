@@ -1,0 +1,245 @@
+package rdp
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"image"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/assistkit/assist/rdp/internal/wire"
+)
+
+// fakeScreen is an in-memory Screen. Tests change its pixels under its lock with set, so a
+// capture never sees half a change.
+type fakeScreen struct {
+	mu       sync.Mutex
+	img      *image.RGBA
+	monitors []Monitor
+	captures chan image.Rectangle // if set, each capture is reported (non-blocking)
+}
+
+func newFakeScreen(monitors ...Monitor) *fakeScreen {
+	var b image.Rectangle
+	for _, m := range monitors {
+		b = b.Union(m.Bounds())
+	}
+	s := &fakeScreen{img: image.NewRGBA(b), monitors: monitors}
+	fill(s.img, b, [3]byte{10, 20, 30})
+	return s
+}
+
+func (s *fakeScreen) Monitors() ([]Monitor, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Monitor(nil), s.monitors...), nil
+}
+
+func (s *fakeScreen) Capture(dst *image.RGBA, r image.Rectangle) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !r.In(s.img.Rect) {
+		return fmt.Errorf("capture %v outside the screen %v", r, s.img.Rect)
+	}
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		copy(rowBytes(dst, 0, r.Dx(), y-r.Min.Y), rowBytes(s.img, r.Min.X, r.Max.X, y))
+	}
+	if s.captures != nil {
+		if cap(s.captures) == 0 {
+			s.captures <- r // unbuffered: the test waits for each capture
+		} else {
+			select {
+			case s.captures <- r:
+			default:
+			}
+		}
+	}
+	return nil
+}
+
+// watchCaptures makes every capture from now on be reported on the returned channel.
+func (s *fakeScreen) watchCaptures(buffer int) chan image.Rectangle {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.captures = make(chan image.Rectangle, buffer)
+	return s.captures
+}
+
+// set changes the screen atomically.
+func (s *fakeScreen) set(f func(img *image.RGBA)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(s.img)
+}
+
+// setLayout replaces the monitors and the image.
+func (s *fakeScreen) setLayout(img *image.RGBA, monitors ...Monitor) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.img, s.monitors = img, monitors
+}
+
+func (s *fakeScreen) snapshot() *image.RGBA {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return cloneRGBA(s.img)
+}
+
+// waitingScreen adds ChangeWaiter: tests call changed after set.
+type waitingScreen struct {
+	*fakeScreen
+	changes chan []image.Rectangle
+}
+
+func (s *waitingScreen) WaitChange(ctx context.Context) ([]image.Rectangle, error) {
+	select {
+	case r := <-s.changes:
+		return r, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// cursorScreen adds CursorSource.
+type cursorScreen struct {
+	*fakeScreen
+	cmu        sync.Mutex
+	x, y       int
+	shape      *image.RGBA
+	hotX, hotY int
+	serial     uint64
+}
+
+func (s *cursorScreen) Cursor() (int, int, *image.RGBA, int, int, uint64, error) {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	return s.x, s.y, s.shape, s.hotX, s.hotY, s.serial, nil
+}
+
+// frameCounter watches one direction of a channel and counts frames by type.
+type frameCounter struct {
+	mu     sync.Mutex
+	buf    []byte
+	counts map[wire.Type]int
+	bytes  int
+	onMsg  func(wire.Type)
+}
+
+func (c *frameCounter) add(p []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.counts == nil {
+		c.counts = map[wire.Type]int{}
+	}
+	c.bytes += len(p)
+	c.buf = append(c.buf, p...)
+	for len(c.buf) >= 5 {
+		n := int(binary.BigEndian.Uint32(c.buf))
+		if len(c.buf) < 4+n {
+			break
+		}
+		t := wire.Type(c.buf[4])
+		c.counts[t]++
+		c.buf = c.buf[4+n:]
+		if c.onMsg != nil {
+			c.onMsg(t)
+		}
+	}
+}
+
+func (c *frameCounter) count(t wire.Type) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.counts[t]
+}
+
+func (c *frameCounter) total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
+}
+
+// sniffed wraps one end of a pipe, counting what is read and written.
+type sniffed struct {
+	net.Conn
+	in, out *frameCounter
+}
+
+func (s *sniffed) Read(p []byte) (int, error) {
+	n, err := s.Conn.Read(p)
+	s.in.add(p[:n])
+	return n, err
+}
+
+func (s *sniffed) Write(p []byte) (int, error) {
+	n, err := s.Conn.Write(p)
+	s.out.add(p[:n])
+	return n, err
+}
+
+// serve runs ServeFramebuffer on one end of a pipe and returns the other end, the agent side's
+// counters, and a function that waits for ServeFramebuffer's result.
+func serve(t *testing.T, screen Screen, opts FramebufferOptions) (net.Conn, *sniffed, func() error) {
+	t.Helper()
+	a, v := net.Pipe()
+	sn := &sniffed{Conn: a, in: &frameCounter{}, out: &frameCounter{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var result error
+	go func() { result = ServeFramebuffer(ctx, sn, screen, opts); close(done) }()
+	wait := func() error {
+		select {
+		case <-done:
+			return result
+		case <-time.After(10 * time.Second):
+			t.Fatal("ServeFramebuffer did not return")
+			return nil
+		}
+	}
+	t.Cleanup(func() {
+		cancel()
+		v.Close()
+		<-done
+	})
+	return v, sn, wait
+}
+
+func newClient(t *testing.T, rw io.ReadWriter, inFlight int) *FramebufferClient {
+	t.Helper()
+	c, err := NewFramebufferClient(rw, inFlight)
+	if err != nil {
+		t.Fatalf("NewFramebufferClient: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func next(t *testing.T, c *FramebufferClient) Update {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	u, err := c.Next(ctx)
+	if err != nil {
+		t.Fatalf("Next: %v", err)
+	}
+	return u
+}
+
+// samePixels reports whether the client's image equals want, byte for byte.
+func samePixels(c *FramebufferClient, want *image.RGBA) bool {
+	got := c.Snapshot(want.Rect)
+	if got.Rect != want.Rect {
+		return false
+	}
+	for y := want.Rect.Min.Y; y < want.Rect.Max.Y; y++ {
+		if !bytes.Equal(rowBytes(got, want.Rect.Min.X, want.Rect.Max.X, y), rowBytes(want, want.Rect.Min.X, want.Rect.Max.X, y)) {
+			return false
+		}
+	}
+	return true
+}
