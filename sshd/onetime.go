@@ -63,6 +63,7 @@ func (s *Server) openDesktop(ss *session, sc *ssh.ServerConn, nc ssh.NewChannel,
 	typ := nc.ChannelType()
 	if why, reason := s.permit(ss, sc, typ, want, log); reason != "" {
 		nc.Reject(why, reason)
+		ss.endIfUnanswered()
 		return
 	}
 	agent, err := s.openToAgent(ss, typ)
@@ -109,9 +110,10 @@ func (s *Server) openFileSession(ss *session, sc *ssh.ServerConn, nc ssh.NewChan
 			continue
 		}
 		if _, reason := s.permit(ss, sc, "sftp", tickets.GrantFilesRead, log); reason != "" {
-			r.Reply(false, nil)
 			fmt.Fprintf(ch.Stderr(), "assistd: %s\r\n", reason)
+			r.Reply(false, nil)
 			ch.Close()
+			ss.endIfUnanswered()
 			return
 		}
 		agent, err := s.openToAgent(ss, "session")

@@ -210,15 +210,28 @@ func (ss *session) ask() (tickets.Grant, error) {
 	if first {
 		cs.ch, cs.grant, cs.err = ss.askAgent()
 		close(cs.done)
-		if cs.err != nil {
-			go ss.end(cs.err.Error(), tickets.CredentialSpent)
-		}
 	}
 	<-cs.done
 	if cs.err != nil {
 		return 0, cs.err
 	}
 	return cs.current(), nil
+}
+
+// endIfUnanswered ends the session when asking the person failed (declined, no answer, agent
+// offline). Callers refuse their channel first: ending closes the connection, and a refusal
+// sent after that never reaches the viewer, which would see a bare closed connection.
+func (ss *session) endIfUnanswered() {
+	ss.mu.Lock()
+	cs := ss.consent
+	ss.mu.Unlock()
+	if cs == nil {
+		return
+	}
+	<-cs.done
+	if cs.err != nil {
+		ss.end(cs.err.Error(), tickets.CredentialSpent)
+	}
 }
 
 // askAgent opens the session channel to the agent, naming the technician, and waits for the
