@@ -91,15 +91,15 @@ func dialSession(ctx context.Context, addr string, cfg *ssh.ClientConfig, o *tic
 	close(none)
 	s.Client = ssh.NewClient(c, chans, none)
 	go s.globalRequests(reqs)
-	go func() {
-		c.Wait()
-		s.end("the connection to the gateway closed")
-	}()
 	return s, nil
 }
 
-// globalRequests hears the gateway say why the session ended.
+// globalRequests hears the gateway say why the session ended. reqs is closed when the
+// connection ends, but only after every request that arrived before was delivered: ending
+// the session here, not on Wait, keeps the gateway's reason from losing a race with the close
+// that follows it.
 func (s *Session) globalRequests(reqs <-chan *ssh.Request) {
+	defer s.end("the connection to the gateway closed")
 	for r := range reqs {
 		if r.Type == tickets.EndedGlobal {
 			var m tickets.EndedMsg
