@@ -36,6 +36,7 @@ type encoder struct {
 	zenc  *zstd.Encoder
 	pal   palette
 	pbuf  []byte    // palette colours scratch
+	idx   []byte    // palette index per pixel scratch
 	pix   []byte    // packed pixels scratch
 	zbuf  []byte    // compressed scratch
 	msg   wire.Rect // reused so that encoding allocates nothing per rectangle
@@ -240,8 +241,12 @@ func (e *encoder) appendPixels(cur *image.RGBA, r image.Rectangle, out []byte) [
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		copy(rowBytes(e.prev, r.Min.X, r.Max.X, y), rowBytes(cur, r.Min.X, r.Max.X, y))
 	}
-	if e.caps&wire.CapPalette != 0 && e.pal.collect(cur, r) && e.pal.n >= 2 {
-		e.pix = e.pal.pack(e.pix[:0], cur, r)
+	ok := false
+	if e.caps&wire.CapPalette != 0 {
+		e.idx, ok = e.pal.collect(e.idx, cur, r)
+	}
+	if ok && e.pal.n >= 2 {
+		e.pix = e.pal.pack(e.pix[:0], e.idx, r.Dx())
 		e.pbuf = e.pal.appendRGB(e.pbuf[:0])
 		e.msg = wire.Rect{X: int32(r.Min.X), Y: int32(r.Min.Y), W: uint32(r.Dx()), H: uint32(r.Dy()), Enc: wire.EncPalette, Palette: e.pbuf, Data: e.pix}
 		if e.caps&wire.CapZstd != 0 {

@@ -1,6 +1,7 @@
 package rdp
 
 import (
+	"encoding/binary"
 	"fmt"
 	"image"
 
@@ -35,48 +36,49 @@ func (p *palette) index(c uint32) int {
 	return p.n - 1
 }
 
-// collect fills p with the colours of r; false if there are more than wire.MaxPalette.
-func (p *palette) collect(img *image.RGBA, r image.Rectangle) bool {
+// collect fills p with the colours of r and idx with one palette index per pixel; false if
+// there are more than wire.MaxPalette colours.
+func (p *palette) collect(idx []byte, img *image.RGBA, r image.Rectangle) ([]byte, bool) {
 	p.n = 0
-	last, lastOK := uint32(0), false
+	idx = idx[:0]
+	last, lastIdx := uint32(1<<31), byte(0)
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		row := rowBytes(img, r.Min.X, r.Max.X, y)
 		for i := 0; i+4 <= len(row); i += 4 {
-			c := rgbKey(row[i:])
-			if lastOK && c == last {
-				continue
+			if c := rgbKey(row[i:]); c != last {
+				k := p.index(c)
+				if k < 0 {
+					return idx, false
+				}
+				last, lastIdx = c, byte(k)
 			}
-			if p.index(c) < 0 {
-				return false
-			}
-			last, lastOK = c, true
+			idx = append(idx, lastIdx)
 		}
 	}
-	return true
+	return idx, true
 }
 
-// pack appends the index rows of r to dst.
-func (p *palette) pack(dst []byte, img *image.RGBA, r image.Rectangle) []byte {
+// pack appends the index rows (w indices each) packed at the palette's bits per pixel.
+func (p *palette) pack(dst, idx []byte, w int) []byte {
 	bits := wire.PaletteBits(p.n)
 	perByte := 8 / bits
-	last, lastIdx := uint32(1<<31), 0
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		row := rowBytes(img, r.Min.X, r.Max.X, y)
-		var acc byte
-		k := 0
-		for i := 0; i+4 <= len(row); i += 4 {
-			c := rgbKey(row[i:])
-			if c != last {
-				last, lastIdx = c, p.index(c)
+	for len(idx) > 0 {
+		row := idx[:w]
+		idx = idx[w:]
+		for len(row) >= perByte {
+			var acc byte
+			for _, v := range row[:perByte] {
+				acc = acc<<bits | v
 			}
-			acc = acc<<bits | byte(lastIdx)
-			if k++; k == perByte {
-				dst = append(dst, acc)
-				acc, k = 0, 0
-			}
+			dst = append(dst, acc)
+			row = row[perByte:]
 		}
-		if k > 0 {
-			dst = append(dst, acc<<(bits*(perByte-k)))
+		if len(row) > 0 {
+			var acc byte
+			for _, v := range row {
+				acc = acc<<bits | v
+			}
+			dst = append(dst, acc<<(bits*(perByte-len(row))))
 		}
 	}
 	return dst
@@ -94,17 +96,27 @@ func unpackPalette(img *image.RGBA, r image.Rectangle, pal, packed []byte) error
 	n := len(pal) / 3
 	bits := wire.PaletteBits(n)
 	stride := (r.Dx()*bits + 7) / 8
+	perByte := 8 / bits
 	mask := byte(1<<bits - 1)
+	var colours [wire.MaxPalette]uint32
+	for i := range n {
+		colours[i] = binary.LittleEndian.Uint32([]byte{pal[3*i], pal[3*i+1], pal[3*i+2], 0xff})
+	}
+	w := r.Dx()
 	for y := r.Min.Y; y < r.Max.Y; y++ {
-		src := packed[(y-r.Min.Y)*stride:]
+		src := packed[(y-r.Min.Y)*stride : (y-r.Min.Y+1)*stride]
 		row := rowBytes(img, r.Min.X, r.Max.X, y)
-		for x := 0; x < r.Dx(); x++ {
-			bit := x * bits
-			idx := int(src[bit/8]>>(8-bits-bit%8)) & int(mask)
-			if idx >= n {
-				return fmt.Errorf("palette index %d of %d colours", idx, n)
+		x := 0
+		for _, b := range src {
+			for k := 0; k < perByte && x < w; k++ {
+				v := b >> (8 - bits) & mask
+				b <<= bits
+				if int(v) >= n {
+					return fmt.Errorf("palette index %d of %d colours", v, n)
+				}
+				binary.LittleEndian.PutUint32(row[4*x:], colours[v])
+				x++
 			}
-			row[4*x], row[4*x+1], row[4*x+2], row[4*x+3] = pal[3*idx], pal[3*idx+1], pal[3*idx+2], 0xff
 		}
 	}
 	return nil
