@@ -3,6 +3,7 @@ package workload
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image"
 	"testing"
 	"time"
@@ -166,4 +167,30 @@ func TestMarkerRoundTrip(t *testing.T) {
 			t.Errorf("marker %d reads back %d", n, got)
 		}
 	}
+}
+
+func FuzzReadChanges(f *testing.F) {
+	f.Add([]byte(`{"n":0,"t":1795486035687923255,"x":0,"y":0,"w":1920,"h":1080,"mx":0,"my":0}
+{"n":1,"t":1795486035709927554,"x":360,"y":140,"w":8,"h":16,"mx":360,"my":140}
+`))
+	f.Add([]byte(`{"n":1}{"n":2`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cs, err := ReadChanges(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		var out bytes.Buffer
+		for _, c := range cs {
+			json.NewEncoder(&out).Encode(c)
+		}
+		again, err := ReadChanges(&out)
+		if err != nil || len(again) != len(cs) {
+			t.Fatalf("re-read %d of %d records: %v", len(again), len(cs), err)
+		}
+		for i := range cs {
+			if cs[i] != again[i] {
+				t.Fatalf("record %d: %+v became %+v", i, cs[i], again[i])
+			}
+		}
+	})
 }

@@ -22,8 +22,9 @@ type keymap struct {
 // more reliable than guessing which modifier selects the level.
 func (m keymap) lookup() map[uint32]keyPos {
 	out := make(map[uint32]keyPos)
+	keys := len(m.syms) / m.perCode // whole keycodes only, even from a short reply
 	for level := 0; level < 2 && level < m.perCode; level++ {
-		for i := 0; i*m.perCode+level < len(m.syms); i++ {
+		for i := 0; i < keys; i++ {
 			sym := uint32(m.level(i, level))
 			if sym == 0 {
 				continue
