@@ -1,0 +1,40 @@
+package agent
+
+import (
+	"testing"
+	"unicode"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/assistkit/assist/tickets"
+)
+
+// FuzzConsentAsk feeds the agent's decoding of a session@ channel's extra data: whatever a
+// gateway sends, the names that reach the person's terminal are printable, hold no
+// bidirectional controls and stay short.
+func FuzzConsentAsk(f *testing.F) {
+	for _, a := range []tickets.ConsentAsk{
+		{SessionID: "01J8Z", RequestCode: "K7QH-4ZPD", Technician: "alice", FullName: "Alice Tester"},
+		{Technician: "mallory\x1b[2J\x1b]0;pwned\x07", FullName: "\u202eevil\u202c <b>"},
+		{Technician: string(make([]byte, 300))},
+	} {
+		f.Add(ssh.Marshal(a))
+	}
+	f.Add([]byte{0, 0, 0, 200})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var ask tickets.ConsentAsk
+		if ssh.Unmarshal(data, &ask) != nil {
+			return
+		}
+		for _, name := range []string{cleanName(ask.Technician), cleanName(ask.FullName)} {
+			if len(name) > tickets.MaxNameLen {
+				t.Fatalf("name of %d bytes reaches the person", len(name))
+			}
+			for _, r := range name {
+				if !unicode.IsPrint(r) && r != ' ' || unicode.Is(unicode.Bidi_Control, r) {
+					t.Fatalf("name %q carries %U", name, r)
+				}
+			}
+		}
+	})
+}
