@@ -41,7 +41,7 @@ func serveSFTP(ctx context.Context, ch ssh.Channel, reqs <-chan *ssh.Request, g 
 		if !g.Allows(tickets.GrantFilesWrite) {
 			opts = append(opts, sftp.ReadOnly())
 		}
-		srv, err := sftp.NewServer(ch, opts...)
+		srv, err := sftp.NewServer(packetChannel{ch, &packetWriter{w: ch}, ch}, opts...)
 		if err != nil {
 			log.Error("start sftp server", "err", err)
 			return

@@ -19,8 +19,10 @@ import (
 )
 
 // maxPacket is the SFTP data size per request. Larger packets silently corrupted data against
-// pkg/sftp's server, so it stays at the 32 KiB every SFTP server must accept.
-const maxPacket = 32 << 10
+// pkg/sftp's server, so it stays under the 32 KiB every SFTP server must accept, by enough that a
+// whole read reply or write request (data and header) fits one 32 KiB SSH packet: at 32 KiB
+// exactly, every request would cost a second SSH packet of a few bytes on each hop.
+const maxPacket = 32<<10 - 64
 
 // concurrentRequests is how many reads or writes of one file are in flight: 64 × 32 KiB keeps
 // the 2 MiB SSH channel window full across the gateway's two hops.
@@ -77,7 +79,7 @@ func OpenFiles(c *ssh.Client) (*Files, error) {
 	}
 	buf := &lockedBuffer{}
 	go io.Copy(buf, stderr)
-	c2, err := sftp.NewClientPipe(r, w,
+	c2, err := sftp.NewClientPipe(r, packetWriteCloser{&packetWriter{w: w}, w},
 		sftp.MaxPacket(maxPacket),
 		sftp.MaxConcurrentRequestsPerFile(concurrentRequests),
 		sftp.UseConcurrentReads(true),

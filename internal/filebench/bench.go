@@ -19,10 +19,20 @@ import (
 )
 
 type benchOptions struct {
-	dir  string
-	size int64
-	runs int
-	sshd string
+	dir     string
+	size    int64
+	runs    int
+	sshd    string
+	profile string // CPU profiles of the bench and its children go here
+}
+
+// childArgs are the arguments of a role process.
+func (o benchOptions) childArgs(role string, args ...string) []string {
+	a := append([]string{"-role", role}, args...)
+	if o.profile != "" {
+		a = append(a, "-cpuprofile", o.profile)
+	}
+	return a
 }
 
 // transferPath is one way of moving a file to the other side and back.
@@ -32,8 +42,9 @@ type transferPath struct {
 }
 
 type result struct {
-	name     string
-	put, get float64 // MB/s, best of the runs
+	name           string
+	put, get       float64   // MB/s, best of the runs
+	putCPU, getCPU cpuSample // CPU time per GiB, of the best run
 }
 
 type bench struct {
@@ -41,6 +52,8 @@ type bench struct {
 	src           string
 	sum           [32]byte
 	local, remote string
+	meter         cpuMeter
+	settle        time.Duration // wait before reading CPU times, for sshd to reap its sessions
 }
 
 func runBench(ctx context.Context, o benchOptions) error {
@@ -65,13 +78,13 @@ func runBench(ctx context.Context, o benchOptions) error {
 	if err != nil {
 		return err
 	}
-	gw, err := startChild(ctx, "gateway", "-role", "gateway", "-dir", work, "-tech-key", strings.TrimSpace(string(techPub)))
+	gw, err := startChild(ctx, "gateway", o.childArgs("gateway", "-dir", work, "-tech-key", strings.TrimSpace(string(techPub)))...)
 	if err != nil {
 		return err
 	}
 	defer gw.stop()
 	addr, hostKey := gw.ready[0], strings.Join(gw.ready[1:], " ")
-	ag, err := startChild(ctx, "agent", "-role", "agent", "-gateway", addr, "-host-key", hostKey)
+	ag, err := startChild(ctx, "agent", o.childArgs("agent", "-gateway", addr, "-host-key", hostKey)...)
 	if err != nil {
 		return err
 	}
@@ -107,6 +120,7 @@ func runBench(ctx context.Context, o benchOptions) error {
 		}},
 		sftpPath("OpenSSH sftp → assistd → agent", work, cfg.Config, cfg.Alias),
 	}
+	b.meter = cpuMeter{procs: map[string]int{"assistd": gw.cmd.Process.Pid, "agent": ag.cmd.Process.Pid}}
 	var results []result
 	for _, p := range paths {
 		r, err := b.measure(ctx, p)
@@ -122,6 +136,8 @@ func runBench(ctx context.Context, o benchOptions) error {
 		return fmt.Errorf("reference sshd: %w", err)
 	}
 	defer d.stop()
+	b.meter = cpuMeter{procs: map[string]int{"sshd": d.cmd.Process.Pid}}
+	b.settle = 300 * time.Millisecond
 	for _, p := range []transferPath{
 		sftpPath("OpenSSH sftp → sshd (direct)", work, d.clientConf, sshdAlias),
 		sftpPath("OpenSSH sftp -J sshd → sshd (jump host)", work, d.clientConf, sshdAlias, "-J", sshdAlias),
@@ -145,34 +161,45 @@ func (b *bench) measure(ctx context.Context, p transferPath) (result, error) {
 	defer os.Remove(back)
 	for i := 0; i < b.o.runs; i++ {
 		os.Remove(there)
-		mbs, err := b.timed(ctx, p.put, b.src, there)
+		mbs, cpu, err := b.timed(ctx, p.put, b.src, there)
 		if err != nil {
 			return r, fmt.Errorf("put: %w", err)
 		}
-		r.put = max(r.put, mbs)
+		if mbs > r.put {
+			r.put, r.putCPU = mbs, cpu
+		}
 		os.Remove(back)
-		if mbs, err = b.timed(ctx, p.get, there, back); err != nil {
+		if mbs, cpu, err = b.timed(ctx, p.get, there, back); err != nil {
 			return r, fmt.Errorf("get: %w", err)
 		}
-		r.get = max(r.get, mbs)
+		if mbs > r.get {
+			r.get, r.getCPU = mbs, cpu
+		}
 	}
 	return r, nil
 }
 
-func (b *bench) timed(ctx context.Context, f func(context.Context, string, string) error, src, dst string) (float64, error) {
+// timed runs one copy and returns MB/s and the CPU time per GiB of every process involved.
+func (b *bench) timed(ctx context.Context, f func(context.Context, string, string) error, src, dst string) (float64, cpuSample, error) {
+	before := b.meter.sample()
 	start := time.Now()
 	if err := f(ctx, src, dst); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	secs := time.Since(start).Seconds()
+	time.Sleep(b.settle)
+	cpu := b.meter.sample().sub(before)
+	for k, v := range cpu {
+		cpu[k] = time.Duration(float64(v) * float64(1<<30) / float64(b.o.size))
+	}
 	sum, err := sha256File(dst)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if sum != b.sum {
-		return 0, fmt.Errorf("%s differs from the source (sha256)", dst)
+		return 0, nil, fmt.Errorf("%s differs from the source (sha256)", dst)
 	}
-	return float64(b.o.size) / secs / 1e6, nil
+	return float64(b.o.size) / secs / 1e6, cpu, nil
 }
 
 // sftpPath runs OpenSSH's sftp in batch mode with config and extra options (-J).
@@ -277,7 +304,21 @@ func report(rs []result, gwMem, agMem int64) {
 		fmt.Printf("%s\n  / direct: put %.2f  get %.2f    / jump host: put %.2f  get %.2f\n",
 			ours.name, ours.put/direct.put, ours.get/direct.get, ours.put/jump.put, ours.get/jump.get)
 	}
+	fmt.Printf("\nCPU seconds per GiB, all processes (steadier than MB/s on a busy machine)\n")
+	for _, r := range rs {
+		fmt.Printf("%-42s put %5.2f (%s)  get %5.2f (%s)\n", r.name, r.putCPU.total().Seconds(), cpuParts(r.putCPU), r.getCPU.total().Seconds(), cpuParts(r.getCPU))
+	}
 	fmt.Printf("\npeak memory (VmHWM): assistd %s, agent %s\n", humanSize(gwMem), humanSize(agMem))
+}
+
+func cpuParts(s cpuSample) string {
+	var parts []string
+	for _, k := range []string{"client", "assistd", "sshd", "agent"} {
+		if v, ok := s[k]; ok {
+			parts = append(parts, fmt.Sprintf("%s %.2f", k, v.Seconds()))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func humanSize(n int64) string {

@@ -14,7 +14,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -30,8 +32,17 @@ func main() {
 		techKey  = flag.String("tech-key", "", "internal: the technician's public key (gateway role)")
 		gateway  = flag.String("gateway", "", "internal: gateway address (agent role)")
 		hostKey  = flag.String("host-key", "", "internal: gateway host key line (agent role)")
+		profile  = flag.String("cpuprofile", "", "write CPU profiles of the bench, gateway and agent to this directory")
 	)
 	flag.Parse()
+	if *profile != "" {
+		stop, err := startProfile(*profile, *role)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "filebench: %v\n", err)
+			os.Exit(1)
+		}
+		defer stop()
+	}
 	var err error
 	switch *role {
 	case "gateway":
@@ -42,7 +53,7 @@ func main() {
 		var n int64
 		if n, err = parseSize(*size); err == nil {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			err = runBench(ctx, benchOptions{dir: *dir, size: n, runs: max(1, *runs), sshd: *sshdPath})
+			err = runBench(ctx, benchOptions{dir: *dir, size: n, runs: max(1, *runs), sshd: *sshdPath, profile: *profile})
 			stop()
 		}
 	default:
@@ -52,6 +63,25 @@ func main() {
 		fmt.Fprintf(os.Stderr, "filebench: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// startProfile writes DIR/ROLE.pprof until the returned function runs.
+func startProfile(dir, role string) (func(), error) {
+	if role == "" {
+		role = "bench"
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.Create(filepath.Join(dir, role+".pprof"))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // parseSize reads "1GiB", "64MiB", "512KiB" or a number of bytes.
