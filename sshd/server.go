@@ -171,12 +171,30 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
+	go func() {
+		s.wg.Wait()
+		s.endSessions("the gateway is shutting down")
+		close(done)
+	}()
 	select {
 	case <-done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// endSessions ends every session still held, waiting until each has recorded its end, so
+// nothing is written to the store after Shutdown returns.
+func (s *Server) endSessions(reason string) {
+	s.mu.Lock()
+	live := make([]*session, 0, len(s.sessions))
+	for _, ss := range s.sessions {
+		live = append(live, ss)
+	}
+	s.mu.Unlock()
+	for _, ss := range live {
+		ss.end(reason, tickets.CredentialSpent)
 	}
 }
 

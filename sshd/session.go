@@ -23,7 +23,8 @@ type session struct {
 	conns   map[*ssh.ServerConn]struct{}
 	grace   *time.Timer
 	ended   bool
-	consent *consent // nil until the first channel asks
+	done    chan struct{} // closed when end has recorded everything
+	consent *consent      // nil until the first channel asks
 }
 
 // consent is the person's answer, asked once per session; later channels wait for the first ask.
@@ -94,7 +95,7 @@ func (s *Server) claimCredential(fp string) error {
 	if err != nil {
 		return err
 	}
-	ss := &session{s: s, cred: cred, conns: map[*ssh.ServerConn]struct{}{},
+	ss := &session{s: s, cred: cred, conns: map[*ssh.ServerConn]struct{}{}, done: make(chan struct{}),
 		log: s.log.With("request", cred.RequestCode, "technician", cred.Technician, "credential", cred.ID)}
 	s.mu.Lock()
 	s.sessions[fp] = ss
@@ -139,14 +140,17 @@ func (ss *session) leave(sc *ssh.ServerConn) {
 }
 
 // end closes the session for good: its connections are told why and closed, the agent's
-// session channel is closed, and the credential becomes spent or revoked.
+// session channel is closed, and the credential becomes spent or revoked. Later calls wait
+// until the first has recorded all that, so the gateway can shut down after every session ended.
 func (ss *session) end(reason string, state tickets.CredentialState) {
 	ss.mu.Lock()
 	if ss.ended {
 		ss.mu.Unlock()
+		<-ss.done
 		return
 	}
 	ss.ended = true
+	defer close(ss.done)
 	if ss.grace != nil {
 		ss.grace.Stop()
 	}
