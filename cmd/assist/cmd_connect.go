@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -130,7 +131,28 @@ func runTrace(ctx context.Context, s *viewer.Session, o connectOptions) error {
 	return err
 }
 
-// runBrowserViewer is replaced by the browser viewer; until then it explains.
+// runBrowserViewer serves the viewer page on 127.0.0.1 and opens it in the browser (or prints
+// its address), until the session ends or Ctrl-C.
 func runBrowserViewer(ctx context.Context, s *viewer.Session, o connectOptions, stdout io.Writer) error {
-	return errors.New("the browser viewer is not built yet: use --snapshot or --headless --trace")
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	w, err := viewer.NewWeb(s, viewer.WebOptions{Logger: log, InFlight: o.inFlight, Monitor: o.monitor})
+	if err != nil {
+		return err
+	}
+	switch {
+	case o.noBrowser:
+		fmt.Fprintf(stdout, "Open this address in your browser; it holds the session's secret, do not share it:\n  %s\n", w.URL())
+	default:
+		if err := viewer.OpenBrowser(w.URL()); err != nil {
+			fmt.Fprintf(stdout, "Could not open a browser (%v); open this address yourself:\n  %s\n", err, w.URL())
+			break
+		}
+		fmt.Fprintln(stdout, "The viewer is open in your browser.")
+	}
+	fmt.Fprintln(stdout, "Press Ctrl-C here (or End session on the page) to end the session.")
+	err = w.Serve(ctx)
+	if reason := s.EndReason(); reason != "" {
+		fmt.Fprintf(stdout, "Session ended: %s\n", reason)
+	}
+	return err
 }

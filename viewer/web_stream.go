@@ -1,0 +1,406 @@
+package viewer
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/assistkit/assist/rdp"
+)
+
+// The screen reaches the page as one long binary response to POST /stream, read with fetch and
+// a ReadableStream reader. Each message is a type byte, a little-endian uint32 payload length,
+// and the payload:
+//
+//	msgJSON    a JSON object with a "t" field: hello, layout, cursor, state, clipboard, ended, error
+//	msgRect    x, y, w, h (uint32, relative to the region shown) then w×h×4 RGBA bytes
+//	msgCursor  w, h, hotX, hotY (uint16) then w×h×4 RGBA bytes (straight alpha); w=0 hides it
+//	msgFrame   uint32 frame number: the page draws, then POSTs /ack
+//
+// The server pulls the next rdp update only after the page acknowledged the previous frame,
+// so a slow browser gets the newest pixels instead of a queue of stale ones: the rectangles'
+// pixels are read from the client's image when they are sent, not when they arrived.
+const (
+	msgJSON   = 1
+	msgRect   = 2
+	msgCursor = 3
+	msgFrame  = 4
+)
+
+// errReselect ends a view's framebuffer channel so the next one asks for another monitor. A
+// new channel is the only way to re-aim at once: on an idle screen the agent holds the
+// outstanding requests until something changes.
+var errReselect = errors.New("monitor selection changed")
+
+// view is one page's screen stream.
+type view struct {
+	id    int
+	ack   chan uint32 // frame numbers the page drew
+	frame uint32      // the last frame sent; owned by the stream's goroutine
+
+	mu       sync.Mutex
+	monitor  int // -1: all
+	cancelFB context.CancelCauseFunc
+}
+
+func (v *view) selected() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.monitor
+}
+
+func (v *view) reselect(i int) {
+	v.mu.Lock()
+	v.monitor = i
+	cancel := v.cancelFB
+	v.mu.Unlock()
+	if cancel != nil {
+		cancel(errReselect)
+	}
+}
+
+type views struct {
+	mu   sync.Mutex
+	next int
+	m    map[int]*view
+	// broadcast hears notices for every open page (clipboard, control state).
+	subs map[int]chan any
+}
+
+func newViews() *views { return &views{m: map[int]*view{}, subs: map[int]chan any{}} }
+
+func (vs *views) add(monitor int) (*view, chan any) {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	vs.next++
+	v := &view{id: vs.next, ack: make(chan uint32, 4), monitor: monitor}
+	vs.m[v.id] = v
+	notes := make(chan any, 8)
+	vs.subs[v.id] = notes
+	return v, notes
+}
+
+func (vs *views) remove(v *view) {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	delete(vs.m, v.id)
+	delete(vs.subs, v.id)
+}
+
+func (vs *views) get(id int) *view {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	return vs.m[id]
+}
+
+// notify sends a JSON notice to every open page; a page too slow to take it misses it.
+func (vs *views) notify(n any) {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	for _, c := range vs.subs {
+		select {
+		case c <- n:
+		default:
+		}
+	}
+}
+
+// streamWriter frames messages onto the response.
+type streamWriter struct {
+	bw  *bufio.Writer
+	rc  *http.ResponseController
+	hdr [5]byte
+	buf *image.RGBA
+}
+
+func (sw *streamWriter) header(t byte, n int) {
+	sw.hdr[0] = t
+	binary.LittleEndian.PutUint32(sw.hdr[1:], uint32(n))
+	sw.bw.Write(sw.hdr[:])
+}
+
+func (sw *streamWriter) json(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	sw.header(msgJSON, len(b))
+	_, err = sw.bw.Write(b)
+	return err
+}
+
+// rect sends r (virtual-screen coordinates) as RGBA, relative to origin.
+func (sw *streamWriter) rect(fb *rdp.FramebufferClient, r image.Rectangle, origin image.Point) error {
+	n := r.Dx() * r.Dy() * 4
+	if sw.buf == nil || cap(sw.buf.Pix) < n {
+		sw.buf = &image.RGBA{Pix: make([]byte, n)}
+	}
+	img := &image.RGBA{Pix: sw.buf.Pix[:n], Stride: r.Dx() * 4, Rect: r}
+	fb.CopyTo(img)
+	sw.header(msgRect, 16+n)
+	var b [16]byte
+	rel := r.Sub(origin)
+	binary.LittleEndian.PutUint32(b[0:], uint32(rel.Min.X))
+	binary.LittleEndian.PutUint32(b[4:], uint32(rel.Min.Y))
+	binary.LittleEndian.PutUint32(b[8:], uint32(r.Dx()))
+	binary.LittleEndian.PutUint32(b[12:], uint32(r.Dy()))
+	sw.bw.Write(b[:])
+	_, err := sw.bw.Write(img.Pix)
+	return err
+}
+
+// cursor sends the pointer image with straight alpha, which putImageData wants; rdp's is
+// premultiplied.
+func (sw *streamWriter) cursor(c rdp.Cursor) error {
+	var w, h int
+	var pix []byte
+	if c.Shape != nil {
+		w, h = c.Shape.Rect.Dx(), c.Shape.Rect.Dy()
+		pix = make([]byte, 0, w*h*4)
+		for y := range h {
+			row := c.Shape.Pix[y*c.Shape.Stride : y*c.Shape.Stride+w*4]
+			for i := 0; i < len(row); i += 4 {
+				p := [4]byte(row[i : i+4])
+				if a := uint32(p[3]); a != 0 && a != 255 {
+					for j := range 3 {
+						p[j] = byte(min(255, uint32(p[j])*255/a))
+					}
+				}
+				pix = append(pix, p[:]...)
+			}
+		}
+	}
+	sw.header(msgCursor, 8+len(pix))
+	var b [8]byte
+	binary.LittleEndian.PutUint16(b[0:], uint16(w))
+	binary.LittleEndian.PutUint16(b[2:], uint16(h))
+	binary.LittleEndian.PutUint16(b[4:], uint16(c.HotX))
+	binary.LittleEndian.PutUint16(b[6:], uint16(c.HotY))
+	sw.bw.Write(b[:])
+	_, err := sw.bw.Write(pix)
+	return err
+}
+
+func (sw *streamWriter) frame(n uint32) error {
+	sw.header(msgFrame, 4)
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], n)
+	sw.bw.Write(b[:])
+	return sw.flush()
+}
+
+func (sw *streamWriter) flush() error {
+	if err := sw.bw.Flush(); err != nil {
+		return err
+	}
+	return sw.rc.Flush()
+}
+
+// Notices on the stream, as JSON.
+type (
+	helloNote struct {
+		T       string `json:"t"` // "hello"
+		View    int    `json:"view"`
+		Request string `json:"request"`
+	}
+	layoutNote struct {
+		T        string        `json:"t"` // "layout"
+		Monitors []rdp.Monitor `json:"monitors"`
+		Selected int           `json:"selected"`
+		Region   image.Rectangle
+	}
+	cursorNote struct {
+		T    string `json:"t"` // "cursor"
+		X, Y int
+	}
+	endedNote struct {
+		T      string `json:"t"` // "ended" (the session is over) or "error" (this stream failed)
+		Reason string `json:"reason"`
+	}
+)
+
+func (w *Web) handleStream(rw http.ResponseWriter, r *http.Request) {
+	rw.Header().Set("Content-Type", "application/octet-stream")
+	rw.WriteHeader(http.StatusOK)
+	sw := &streamWriter{bw: bufio.NewWriterSize(rw, 256<<10), rc: http.NewResponseController(rw)}
+	v, notes := w.views.add(w.opts.Monitor)
+	defer w.views.remove(v)
+	sw.json(helloNote{T: "hello", View: v.id, Request: w.s.OTC.Request})
+	sw.json(w.input.stateNote())
+	sw.flush()
+
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go func() {
+		select {
+		case <-w.stop:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	err := w.runView(ctx, v, sw, notes)
+	select {
+	case <-w.stop:
+		sw.json(endedNote{T: "ended", Reason: w.stopReason()})
+	default:
+		if err != nil && r.Context().Err() == nil {
+			w.log.Info("viewer page stream ended", "err", err)
+			sw.json(endedNote{T: "error", Reason: err.Error()})
+		}
+	}
+	sw.flush()
+}
+
+// runView shows the page one framebuffer channel after another, one per monitor selection.
+func (w *Web) runView(ctx context.Context, v *view, sw *streamWriter, notes <-chan any) error {
+	for {
+		fctx, cancel := context.WithCancelCause(ctx)
+		v.mu.Lock()
+		v.cancelFB = cancel
+		v.mu.Unlock()
+		err := w.pump(fctx, v, sw, notes)
+		cancel(nil)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !errors.Is(err, errReselect) {
+			return err
+		}
+	}
+}
+
+// pump opens a framebuffer channel for the view's monitor and sends frames until ctx ends.
+func (w *Web) pump(ctx context.Context, v *view, sw *streamWriter, notes <-chan any) error {
+	fb, err := w.s.Framebuffer(w.opts.InFlight)
+	if err != nil {
+		return err
+	}
+	defer fb.Close()
+	sel := v.selected()
+	if sel >= len(fb.Monitors()) {
+		sel = -1
+	}
+	if sel >= 0 {
+		fb.SelectMonitor(sel)
+	}
+	region := w.sendLayout(sw, fb, sel)
+	var cursorSeen *rdp.Cursor
+	for {
+		u, err := fb.Next(ctx)
+		if err != nil {
+			if c := context.Cause(ctx); c != nil {
+				return c
+			}
+			return w.s.explain(fmt.Errorf("screen: %w", err))
+		}
+		if u.Layout != nil {
+			if sel >= len(u.Layout) {
+				sel = -1
+				fb.SetRegion(image.Rectangle{})
+			}
+			region = w.sendLayout(sw, fb, sel)
+			fb.RequestFull()
+			u.Rects = []rdp.RectInfo{{X: region.Min.X, Y: region.Min.Y, W: region.Dx(), H: region.Dy()}}
+		}
+		for _, ri := range u.Rects {
+			rr := image.Rect(ri.X, ri.Y, ri.X+ri.W, ri.Y+ri.H).Intersect(region)
+			if rr.Empty() {
+				continue
+			}
+			if err := sw.rect(fb, rr, region.Min); err != nil {
+				return err
+			}
+		}
+		if u.Cursor != nil || cursorSeen == nil {
+			c := fb.Cursor()
+			if cursorSeen == nil || c.Shape != cursorSeen.Shape || c.HotX != cursorSeen.HotX || c.HotY != cursorSeen.HotY {
+				sw.cursor(c)
+			}
+			sw.json(cursorNote{T: "cursor", X: c.X - region.Min.X, Y: c.Y - region.Min.Y})
+			cursorSeen = &c
+		}
+		v.frame++
+		if err := sw.frame(v.frame); err != nil {
+			return err
+		}
+		if err := waitAck(ctx, v, sw, notes); err != nil {
+			return err
+		}
+	}
+}
+
+// waitAck waits for the page to draw the last frame, passing notices on meanwhile. Frames are
+// numbered across monitor switches, so a late acknowledgement of an earlier channel's frame
+// cannot stand in for the current one.
+func waitAck(ctx context.Context, v *view, sw *streamWriter, notes <-chan any) error {
+	for {
+		select {
+		case n := <-v.ack:
+			if n == v.frame {
+				return nil
+			}
+		case n := <-notes:
+			sw.json(n)
+			if err := sw.flush(); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+}
+
+func (w *Web) sendLayout(sw *streamWriter, fb *rdp.FramebufferClient, sel int) image.Rectangle {
+	mons := fb.Monitors()
+	region := fb.Bounds()
+	if sel >= 0 && sel < len(mons) {
+		region = mons[sel].Bounds()
+	}
+	sw.json(layoutNote{T: "layout", Monitors: mons, Selected: sel, Region: region})
+	return region
+}
+
+func viewOf(w *Web, r *http.Request) *view {
+	id, _ := strconv.Atoi(r.URL.Query().Get("view"))
+	return w.views.get(id)
+}
+
+func (w *Web) handleAck(rw http.ResponseWriter, r *http.Request) {
+	v := viewOf(w, r)
+	if v == nil {
+		http.Error(rw, "no such view", http.StatusNotFound)
+		return
+	}
+	n, err := strconv.ParseUint(r.URL.Query().Get("frame"), 10, 32)
+	if err != nil {
+		http.Error(rw, "bad frame", http.StatusBadRequest)
+		return
+	}
+	select {
+	case v.ack <- uint32(n):
+	default: // a page acknowledging more than it was sent is only hurting itself
+	}
+	rw.WriteHeader(http.StatusNoContent)
+}
+
+func (w *Web) handleMonitor(rw http.ResponseWriter, r *http.Request) {
+	v := viewOf(w, r)
+	if v == nil {
+		http.Error(rw, "no such view", http.StatusNotFound)
+		return
+	}
+	i, err := strconv.Atoi(r.URL.Query().Get("monitor"))
+	if err != nil || i < -1 {
+		http.Error(rw, "bad monitor", http.StatusBadRequest)
+		return
+	}
+	v.reselect(i)
+	rw.WriteHeader(http.StatusNoContent)
+}

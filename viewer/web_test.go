@@ -1,0 +1,346 @@
+package viewer_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/xproto"
+
+	"github.com/assistkit/assist/agent"
+	"github.com/assistkit/assist/internal/testenv"
+	"github.com/assistkit/assist/internal/workload/xvfb"
+	"github.com/assistkit/assist/tickets"
+	"github.com/assistkit/assist/viewer"
+)
+
+// chromiumPath is Debian's chromium; scripts/deps.sh installs it.
+const chromiumPath = "/usr/bin/chromium"
+
+// webEnv is a whole session seen through the browser viewer: Xvfb, an agent sharing it (screen,
+// input and files), a gateway, a one-time session and the viewer's web server.
+type webEnv struct {
+	web     *viewer.Web
+	s       *viewer.Session
+	display string
+	x       *xclient
+	served  chan error // what Serve returned
+	stop    context.CancelFunc
+}
+
+// startWeb starts everything; before runs on the new display before the agent looks at it.
+func startWeb(t *testing.T, grant tickets.Grant, before func(*xclient), xvfbArgs ...string) *webEnv {
+	t.Helper()
+	t.Setenv("HOME", t.TempDir()) // the agent's files start in the person's home
+	display := xvfb.ForTest(t, xvfbArgs...)
+	x := newXClient(t, display)
+	if before != nil {
+		before(x)
+	}
+	log := slog.New(slog.DiscardHandler)
+	d, closer, err := agent.OpenDesktop(display, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closer.Close() })
+	routes := agent.DesktopRoutes(d, log)
+	routes["session"] = agent.FilesRoute(log)
+	g := testenv.StartGateway(t, testenv.Options{})
+	tech := g.AddTechnician(t, "alice", false)
+	a := g.StartAgent(t, testenv.AgentOptions{Grant: grant, Routes: routes})
+	o := g.IssueOTC(t, tech, a.Code())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := viewer.DialOTC(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	w, err := viewer.NewWeb(s, viewer.WebOptions{Monitor: -1, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stop := context.WithCancel(context.Background())
+	e := &webEnv{web: w, s: s, display: display, x: x, served: make(chan error, 1), stop: stop}
+	go func() { e.served <- w.Serve(sctx) }()
+	t.Cleanup(func() {
+		stop()
+		select {
+		case <-e.served:
+		case <-time.After(10 * time.Second):
+			t.Error("the viewer's Serve did not return 10 s after it was stopped")
+		}
+	})
+	return e
+}
+
+// testWriter sends the viewer's log to the test's.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// newBrowser starts a headless Chromium with a fresh profile; it is stopped at cleanup.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := exec.LookPath(chromiumPath); err != nil {
+		t.Fatalf("this test needs Chromium at %s (Debian package chromium; scripts/deps.sh installs it): %v", chromiumPath, err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 860),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	ctx, cancelTime := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { cancelTime(); cancelTab(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// openViewer opens the viewer's URL and waits until the page drew a first frame.
+func (e *webEnv) openViewer(t *testing.T) context.Context {
+	t.Helper()
+	ctx := newBrowser(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(e.web.URL()),
+		chromedp.WaitVisible(chromedp.ID("screen")),
+	); err != nil {
+		t.Fatalf("open the viewer: %v", err)
+	}
+	waitJS(t, ctx, `window.assistViewer && assistViewer.frames > 0`)
+	return ctx
+}
+
+// waitJS polls expr in the page until it is true.
+func waitJS(t *testing.T, ctx context.Context, expr string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		status, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('status').textContent + ' / ' + document.getElementById('ended-reason').textContent`))
+		t.Fatalf("waiting for %s: %v (page status: %s)", expr, err, status)
+	}
+}
+
+func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// pagePoint is where on the page remote pixel (x, y) of the shown region is drawn: the middle
+// of the scaled pixel, so rounding cannot move it to a neighbour.
+func pagePoint(t *testing.T, ctx context.Context, x, y int) (float64, float64) {
+	t.Helper()
+	r := evalJS[[]float64](t, ctx, `(() => { const c = document.getElementById('screen'), r = c.getBoundingClientRect();
+		return [r.left, r.top, r.width / c.width, r.height / c.height]; })()`)
+	return r[0] + (float64(x)+0.5)*r[2], r[1] + (float64(y)+0.5)*r[3]
+}
+
+// click clicks the left button at page position (px, py).
+func click(t *testing.T, ctx context.Context, px, py float64) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.MouseClickXY(px, py)); err != nil {
+		t.Fatalf("click at %.1f,%.1f: %v", px, py, err)
+	}
+}
+
+// typeShifted types r the way a keyboard does: Shift down, the key, Shift up.
+func typeShifted(t *testing.T, ctx context.Context, r rune) {
+	t.Helper()
+	shift := func(typ input.DispatchKeyEventType) *input.DispatchKeyEventParams {
+		return &input.DispatchKeyEventParams{Type: typ, Key: "Shift", Code: "ShiftLeft", WindowsVirtualKeyCode: 16,
+			NativeVirtualKeyCode: 16, Location: 1, Modifiers: int64(kb.ModifierShift)}
+	}
+	evs := append([]*input.DispatchKeyEventParams{shift(input.DispatchKeyEventTypeRawKeyDown)}, kb.Encode(r)...)
+	up := shift(input.DispatchKeyEventTypeKeyUp)
+	up.Modifiers = 0
+	evs = append(evs, up)
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		for _, ev := range evs {
+			if _, err := chromedp.Call(ctx, input.DispatchKeyEvent, *ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})); err != nil {
+		t.Fatalf("type %q with shift: %v", r, err)
+	}
+}
+
+// startXtermCat runs a real xterm whose shell writes what it reads to file.
+func startXtermCat(t *testing.T, display, file string) {
+	t.Helper()
+	cmd := exec.Command("xterm", "-display", display, "-geometry", "80x24+100+100", "-e", "sh", "-c", "cat > "+file)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("xterm (scripts/deps.sh installs it): %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	testenv.WaitFor(t, 10*time.Second, "xterm to start cat", func() bool {
+		_, err := os.Stat(file)
+		return err == nil
+	})
+}
+
+func TestWebTypingReachesXterm(t *testing.T) {
+	e := startWeb(t, tickets.GrantView|tickets.GrantControl, nil)
+	file := filepath.Join(t.TempDir(), "typed.txt")
+	startXtermCat(t, e.display, file)
+	ctx := e.openViewer(t)
+	waitJS(t, ctx, `assistViewer.control`)
+
+	// Click into the xterm: with no window manager, X keyboard focus follows the pointer.
+	px, py := pagePoint(t, ctx, 300, 200)
+	click(t, ctx, px, py)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("echo from the viewer")); err != nil {
+		t.Fatal(err)
+	}
+	typeShifted(t, ctx, '!')
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(" Done\n")); err != nil {
+		t.Fatal(err)
+	}
+	want := "echo from the viewer! Done\n"
+	var got []byte
+	testenv.WaitFor(t, 15*time.Second, "the typed line in the xterm's file", func() bool {
+		got, _ = os.ReadFile(file)
+		return string(got) == want
+	})
+	if string(got) != want {
+		t.Fatalf("file has %q, want %q", got, want)
+	}
+	savePageScreenshot(t, ctx, "typing")
+}
+
+func TestWebClickLandsAtRemoteCoordinates(t *testing.T) {
+	e := startWeb(t, tickets.GrantView|tickets.GrantControl, nil)
+	win := e.x.window(1300, 600, 400, 300, 0x2060a0, xproto.EventMaskButtonPress|xproto.EventMaskButtonRelease)
+	ctx := e.openViewer(t)
+	waitJS(t, ctx, `assistViewer.control`)
+
+	// A move alone puts the X pointer where the page says.
+	mx, my := pagePoint(t, ctx, 777, 333)
+	if err := chromedp.Do(ctx, chromedp.MouseEvent(chromedp.MouseMoved, mx, my)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 10*time.Second, "the pointer at 777,333", func() bool {
+		x, y := e.x.pointer()
+		return x == 777 && y == 333
+	})
+
+	// A click lands on the window at the very pixel.
+	px, py := pagePoint(t, ctx, 1411, 707)
+	click(t, ctx, px, py)
+	ev := e.x.wait(10*time.Second, func(ev xgb.Event) bool {
+		b, ok := ev.(xproto.ButtonPressEvent)
+		return ok && b.Event == win
+	}).(xproto.ButtonPressEvent)
+	if ev.Detail != 1 || ev.RootX != 1411 || ev.RootY != 707 || ev.EventX != 111 || ev.EventY != 107 {
+		t.Fatalf("button %d pressed at root %d,%d (window %d,%d), want button 1 at 1411,707 (111,107)",
+			ev.Detail, ev.RootX, ev.RootY, ev.EventX, ev.EventY)
+	}
+	e.x.wait(10*time.Second, func(ev xgb.Event) bool { b, ok := ev.(xproto.ButtonReleaseEvent); return ok && b.Event == win })
+}
+
+func TestWebTwoMonitors(t *testing.T) {
+	e := startWeb(t, tickets.GrantView, func(x *xclient) { x.twoMonitors() }, "-screen", "0", "3200x1080x24")
+	// A red square on the right monitor, 200,300 from its corner.
+	e.x.window(1920+200, 300, 100, 80, 0xff0000, 0)
+	ctx := e.openViewer(t)
+
+	waitJS(t, ctx, `!document.getElementById('monitor-label').hidden`)
+	opts := evalJS[[]string](t, ctx, `Array.from(document.querySelectorAll('#monitor option')).map(o => o.textContent)`)
+	want := []string{"All (3200×1080)", "1: LEFT 1920×1080 (primary)", "2: RIGHT 1280×1024"}
+	if strings.Join(opts, "|") != strings.Join(want, "|") {
+		t.Fatalf("monitor picker offers %q, want %q", opts, want)
+	}
+	red := `(() => { const c = document.getElementById('screen'), d = c.getContext('2d').getImageData(%d, %d, 1, 1).data;
+		return c.width + 'x' + c.height + ' ' + d[0] + ',' + d[1] + ',' + d[2]; })()`
+	// The whole virtual screen first: the square at its virtual-screen place.
+	waitJS(t, ctx, fmt.Sprintf(red, 1920+250, 340)+` === '3200x1080 255,0,0'`)
+
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById('monitor');
+		s.value = '1'; s.dispatchEvent(new Event('change')); })()`)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, fmt.Sprintf(red, 250, 340)+` === '1280x1024 255,0,0'`)
+	if got := evalJS[string](t, ctx, fmt.Sprintf(red, 199, 340)); got == "1280x1024 255,0,0" {
+		t.Fatalf("the pixel left of the square is red too: the monitor is drawn at the wrong place")
+	}
+	savePageScreenshot(t, ctx, "monitor")
+}
+
+func TestWebEndSessionShowsReason(t *testing.T) {
+	e := startWeb(t, tickets.GrantView, nil)
+	ctx := e.openViewer(t)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("end")), chromedp.Click(chromedp.ID("end"))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, `!document.getElementById('ended').hidden`)
+	if got := evalJS[string](t, ctx, `document.getElementById('ended-reason').textContent`); got != "you ended the session" {
+		t.Errorf("the page says the session ended because %q", got)
+	}
+	select {
+	case err := <-e.served:
+		e.served <- err
+		if err != nil {
+			t.Errorf("Serve returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after the session ended")
+	}
+}
+
+func TestWebViewOnlySaysSo(t *testing.T) {
+	e := startWeb(t, tickets.GrantView, nil)
+	ctx := e.openViewer(t)
+	waitJS(t, ctx, `document.getElementById('status').textContent === 'Connected · view only'`)
+	if evalJS[bool](t, ctx, `assistViewer.control`) {
+		t.Fatal("the page thinks it has control of a view-only session")
+	}
+}
+
+// savePageScreenshot keeps a picture of the page in the test's directory, and in
+// $ASSIST_VIEWER_SCREENSHOTS when set (that is how docs/viewer.png was made).
+func savePageScreenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	dirs := []string{t.TempDir()}
+	if d := os.Getenv("ASSIST_VIEWER_SCREENSHOTS"); d != "" {
+		dirs = append(dirs, d)
+	}
+	for _, d := range dirs {
+		if err := os.WriteFile(filepath.Join(d, name+".png"), png, 0o644); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("save screenshot: %v", err)
+		}
+	}
+}
