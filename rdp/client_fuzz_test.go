@@ -3,8 +3,8 @@ package rdp
 import (
 	"bytes"
 	"context"
-	"io"
 	"image"
+	"io"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
