@@ -40,6 +40,7 @@ ASSIST_IDENTITY, ASSIST_GATEWAY_KEY, then the profile saved by assist login.`,
 		newOTCCommand(&g),
 		newConnectCommand(&g),
 		newCpCommand(&g), newSFTPCommand(&g), newSSHConfigCommand(&g),
+		newInstallCommand(), newUninstallCommand(),
 	)
 	return root
 }
