@@ -38,5 +38,11 @@ func DesktopRoutes(d Desktop, log *slog.Logger) map[string]Route {
 				log.Info("framebuffer ended", "err", err)
 			}
 		})},
+		rdp.InputChannel: {Need: tickets.GrantView | tickets.GrantControl, Service: ServiceFunc(func(ctx context.Context, ch ssh.Channel, reqs <-chan *ssh.Request, _ tickets.Grant) {
+			go ssh.DiscardRequests(reqs)
+			if err := rdp.ServeInput(ctx, ch, d, rdp.InputOptions{Logger: log}); err != nil {
+				log.Info("input ended", "err", err)
+			}
+		})},
 	}
 }

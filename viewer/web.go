@@ -72,7 +72,7 @@ func NewWeb(s *Session, opts WebOptions) (*Web, error) {
 		origin: "http://127.0.0.1:" + strconv.Itoa(port),
 		cookie: "assist-viewer-" + strconv.Itoa(port), // cookies ignore ports: one name per viewer
 		stop:   make(chan struct{}), views: newViews()}
-	w.input = newInputSide(s, opts.Logger)
+	w.input = newInputSide(s, opts.Logger, w.views.notify)
 	w.files = &filesSide{s: s, log: opts.Logger}
 	w.srv = &http.Server{Handler: w.guard(w.routes()), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug)}

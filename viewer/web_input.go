@@ -10,60 +10,111 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/assistkit/assist/rdp"
 )
 
-// controller is the input side of the session as the page drives it: rdp's input client, once
-// the person allowed control.
+// controller is what the page's input events drive: rdp's input client.
 type controller interface {
 	Key(keysym uint32, down bool) error
 	Pointer(x, y int, buttons uint8) error
 	Scroll(dx, dy int) error
-	Close() error
 }
 
-// clipboarder is the optional clipboard capability of a controller.
-type clipboarder interface {
-	SetClipboard(text string) error
-	Clipboard(ctx context.Context) (string, error)
-}
-
-// pinger is the optional capability of timing a round trip to the agent over the input path.
-type pinger interface {
-	Ping(ctx context.Context) (time.Duration, error)
-}
-
-// inputSide opens the input channel on first use and remembers why it could not.
+// inputSide opens the input channel on first use, remembers why it could not, and passes the
+// agent's clipboard on to the pages.
 type inputSide struct {
-	s    *Session
-	log  *slog.Logger
-	open func(*Session) (controller, error)
+	s      *Session
+	log    *slog.Logger
+	notify func(any)
 
 	once sync.Once
-	ctl  controller
-	why  string // why there is no control: the person allowed view only, or the channel failed
+	ic   *rdp.InputClient
+
+	mu      sync.Mutex
+	control bool
+	why     string        // why there is no control: the person allowed view only, or the channel failed
+	clip    string        // the agent's clipboard as last heard
+	clipped chan struct{} // closed and replaced when clipboard text arrives
 }
 
-func newInputSide(s *Session, log *slog.Logger) *inputSide {
-	return &inputSide{s: s, log: log, open: openController}
+func newInputSide(s *Session, log *slog.Logger, notify func(any)) *inputSide {
+	return &inputSide{s: s, log: log, notify: notify, clipped: make(chan struct{})}
 }
 
-func (in *inputSide) get() (controller, string) {
-	in.once.Do(func() {
-		c, err := in.open(in.s)
-		if err != nil {
-			in.why = err.Error()
-			in.log.Info("no control of the desktop", "why", in.why)
+// get opens the channel the first time; it returns nil while the session has no control.
+func (in *inputSide) get() controller {
+	in.once.Do(in.open)
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if !in.control {
+		return nil
+	}
+	return in.ic
+}
+
+func (in *inputSide) open() {
+	ch, reqs, err := in.s.OpenChannel(rdp.InputChannel, nil)
+	if err != nil {
+		in.lose(in.s.explain(ChannelError("control", err)))
+		return
+	}
+	go ssh.DiscardRequests(reqs)
+	ic, err := rdp.NewInputClient(ch)
+	if err != nil {
+		ch.Close()
+		in.lose(fmt.Errorf("control: %w", err))
+		return
+	}
+	in.mu.Lock()
+	in.ic, in.control = ic, !ic.ViewOnly()
+	if ic.ViewOnly() {
+		in.why = "the person allowed viewing only"
+	}
+	in.mu.Unlock()
+	go in.watch(ic)
+}
+
+// watch forwards the agent's clipboard and notices the channel ending.
+func (in *inputSide) watch(ic *rdp.InputClient) {
+	for {
+		select {
+		case text := <-ic.Clipboard():
+			in.mu.Lock()
+			in.clip = text
+			close(in.clipped)
+			in.clipped = make(chan struct{})
+			in.mu.Unlock()
+			in.notify(clipboardNote{T: "clipboard", Text: text})
+		case <-ic.Done():
+			in.lose(fmt.Errorf("control ended: %w", ic.Err()))
+			in.notify(in.stateNote())
 			return
 		}
-		in.ctl = c
-	})
-	return in.ctl, in.why
+	}
+}
+
+func (in *inputSide) lose(err error) {
+	in.log.Info("no control of the desktop", "why", err)
+	in.mu.Lock()
+	in.control, in.why = false, err.Error()
+	in.mu.Unlock()
 }
 
 func (in *inputSide) close() {
-	if c, _ := in.get(); c != nil {
-		c.Close()
+	in.mu.Lock()
+	ic := in.ic
+	in.mu.Unlock()
+	if ic != nil {
+		ic.Close()
 	}
+}
+
+type clipboardNote struct {
+	T    string `json:"t"` // "clipboard"
+	Text string `json:"text"`
 }
 
 // stateNote tells the page whether it may send input.
@@ -75,9 +126,45 @@ type stateNoteT struct {
 }
 
 func (in *inputSide) stateNote() stateNoteT {
-	c, why := in.get()
-	_, clip := c.(clipboarder)
-	return stateNoteT{T: "state", Control: c != nil, Clipboard: clip, Why: why}
+	in.once.Do(in.open)
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return stateNoteT{T: "state", Control: in.control, Clipboard: in.control && in.ic.HasClipboard(), Why: in.why}
+}
+
+// clipboard is the input client when it shares the agent's clipboard.
+func (in *inputSide) clipboard() (*rdp.InputClient, error) {
+	in.once.Do(in.open)
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if !in.control || !in.ic.HasClipboard() {
+		return nil, errors.New("the remote clipboard is not available")
+	}
+	return in.ic, nil
+}
+
+// fetchClipboard asks the agent for its clipboard and waits for the answer.
+func (in *inputSide) fetchClipboard(ctx context.Context) (string, error) {
+	ic, err := in.clipboard()
+	if err != nil {
+		return "", err
+	}
+	in.mu.Lock()
+	arrived := in.clipped
+	in.mu.Unlock()
+	if err := ic.RequestClipboard(); err != nil {
+		return "", err
+	}
+	select {
+	case <-arrived:
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		return in.clip, nil
+	case <-ic.Done():
+		return "", ic.Err()
+	case <-ctx.Done():
+		return "", fmt.Errorf("no answer from the agent: %w", ctx.Err())
+	}
 }
 
 // inputEvent is one event of a batch the page posts; exactly one field is set.
@@ -114,9 +201,9 @@ func clampNotches(v int64) int64 { return min(max(v, -100), 100) }
 // handleInput applies a batch of events in order. The page sends one batch at a time, so key
 // downs and ups never overtake each other on parallel connections.
 func (w *Web) handleInput(rw http.ResponseWriter, r *http.Request) {
-	c, why := w.input.get()
+	c := w.input.get()
 	if c == nil {
-		http.Error(rw, "no control: "+why, http.StatusForbidden)
+		http.Error(rw, "no control: "+w.input.stateNote().Why, http.StatusForbidden)
 		return
 	}
 	var evs []inputEvent
@@ -134,38 +221,23 @@ func (w *Web) handleInput(rw http.ResponseWriter, r *http.Request) {
 	rw.WriteHeader(http.StatusNoContent)
 }
 
-// handlePing times a round trip: to the agent over the input path when the input side can,
-// else to the gateway (an SSH keepalive), and says which.
+// handlePing times a round trip to the gateway (an SSH keepalive, which the gateway answers
+// itself). The protocol has no ping to the agent; the page adds the input-to-screen time it
+// sees when the pointer moves, which crosses both hops twice.
 func (w *Web) handlePing(rw http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-	defer cancel()
-	to := "gateway"
-	var d time.Duration
-	var err error
-	if p, ok := w.input.ctlAs().(pinger); ok {
-		to = "desktop"
-		d, err = p.Ping(ctx)
-	} else {
-		start := time.Now()
-		_, _, err = w.s.SendRequest("keepalive@openssh.com", true, nil)
-		d = time.Since(start)
-	}
-	if err != nil {
+	start := time.Now()
+	if _, _, err := w.s.SendRequest("keepalive@openssh.com", true, nil); err != nil {
 		http.Error(rw, "ping: "+err.Error(), http.StatusBadGateway)
 		return
 	}
-	writeJSON(rw, map[string]any{"ms": float64(d.Microseconds()) / 1000, "to": to})
-}
-
-func (in *inputSide) ctlAs() any {
-	c, _ := in.get()
-	return c
+	d := time.Since(start)
+	writeJSON(rw, map[string]any{"ms": float64(d.Microseconds()) / 1000, "to": "gateway"})
 }
 
 func (w *Web) handleClipboardSet(rw http.ResponseWriter, r *http.Request) {
-	cb, ok := w.input.ctlAs().(clipboarder)
-	if !ok {
-		http.Error(rw, "the remote clipboard is not available", http.StatusForbidden)
+	ic, err := w.input.clipboard()
+	if err != nil {
+		http.Error(rw, err.Error(), http.StatusForbidden)
 		return
 	}
 	var body struct {
@@ -175,7 +247,7 @@ func (w *Web) handleClipboardSet(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "bad clipboard text", http.StatusBadRequest)
 		return
 	}
-	if err := cb.SetClipboard(body.Text); err != nil {
+	if err := ic.SetClipboard(body.Text); err != nil {
 		http.Error(rw, "clipboard: "+err.Error(), http.StatusBadGateway)
 		return
 	}
@@ -183,14 +255,9 @@ func (w *Web) handleClipboardSet(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (w *Web) handleClipboardGet(rw http.ResponseWriter, r *http.Request) {
-	cb, ok := w.input.ctlAs().(clipboarder)
-	if !ok {
-		http.Error(rw, "the remote clipboard is not available", http.StatusForbidden)
-		return
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	text, err := cb.Clipboard(ctx)
+	text, err := w.input.fetchClipboard(ctx)
 	if err != nil {
 		http.Error(rw, "clipboard: "+err.Error(), http.StatusBadGateway)
 		return

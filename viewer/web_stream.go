@@ -112,8 +112,10 @@ func (vs *views) notify(n any) {
 	}
 }
 
-// streamWriter frames messages onto the response.
+// streamWriter frames messages onto the response. Frames and notices come from two
+// goroutines; mu keeps each whole.
 type streamWriter struct {
+	mu  sync.Mutex
 	bw  *bufio.Writer
 	rc  *http.ResponseController
 	hdr [5]byte
@@ -196,6 +198,16 @@ func (sw *streamWriter) frame(n uint32) error {
 	return sw.flush()
 }
 
+// note sends one notice at once.
+func (sw *streamWriter) note(v any) error {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	if err := sw.json(v); err != nil {
+		return err
+	}
+	return sw.flush()
+}
+
 func (sw *streamWriter) flush() error {
 	if err := sw.bw.Flush(); err != nil {
 		return err
@@ -232,40 +244,48 @@ func (w *Web) handleStream(rw http.ResponseWriter, r *http.Request) {
 	sw := &streamWriter{bw: bufio.NewWriterSize(rw, 256<<10), rc: http.NewResponseController(rw)}
 	v, notes := w.views.add(w.opts.Monitor)
 	defer w.views.remove(v)
-	sw.json(helloNote{T: "hello", View: v.id, Request: w.s.OTC.Request})
-	sw.json(w.input.stateNote())
-	sw.flush()
+	sw.note(helloNote{T: "hello", View: v.id, Request: w.s.OTC.Request})
+	sw.note(w.input.stateNote())
 
 	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	go func() {
-		select {
-		case <-w.stop:
-		case <-ctx.Done():
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // notices flow while the screen is idle, too
+		defer wg.Done()
+		for {
+			select {
+			case n := <-notes:
+				sw.note(n)
+			case <-w.stop:
+				cancel()
+				return
+			case <-ctx.Done():
+				return
+			}
 		}
-		cancel()
 	}()
-	err := w.runView(ctx, v, sw, notes)
+	err := w.runView(ctx, v, sw)
+	cancel()
+	wg.Wait()
 	select {
 	case <-w.stop:
-		sw.json(endedNote{T: "ended", Reason: w.stopReason()})
+		sw.note(endedNote{T: "ended", Reason: w.stopReason()})
 	default:
 		if err != nil && r.Context().Err() == nil {
 			w.log.Info("viewer page stream ended", "err", err)
-			sw.json(endedNote{T: "error", Reason: err.Error()})
+			sw.note(endedNote{T: "error", Reason: err.Error()})
 		}
 	}
-	sw.flush()
 }
 
 // runView shows the page one framebuffer channel after another, one per monitor selection.
-func (w *Web) runView(ctx context.Context, v *view, sw *streamWriter, notes <-chan any) error {
+func (w *Web) runView(ctx context.Context, v *view, sw *streamWriter) error {
 	for {
 		fctx, cancel := context.WithCancelCause(ctx)
 		v.mu.Lock()
 		v.cancelFB = cancel
 		v.mu.Unlock()
-		err := w.pump(fctx, v, sw, notes)
+		err := w.pump(fctx, v, sw)
 		cancel(nil)
 		if ctx.Err() != nil {
 			return nil
@@ -277,21 +297,22 @@ func (w *Web) runView(ctx context.Context, v *view, sw *streamWriter, notes <-ch
 }
 
 // pump opens a framebuffer channel for the view's monitor and sends frames until ctx ends.
-func (w *Web) pump(ctx context.Context, v *view, sw *streamWriter, notes <-chan any) error {
+func (w *Web) pump(ctx context.Context, v *view, sw *streamWriter) error {
 	fb, err := w.s.Framebuffer(w.opts.InFlight)
 	if err != nil {
 		return err
 	}
 	defer fb.Close()
-	sel := v.selected()
-	if sel >= len(fb.Monitors()) {
-		sel = -1
+	p := &pumpState{sw: sw, fb: fb, v: v, sel: v.selected()}
+	if p.sel >= len(fb.Monitors()) {
+		p.sel = -1
 	}
-	if sel >= 0 {
-		fb.SelectMonitor(sel)
+	if p.sel >= 0 {
+		fb.SelectMonitor(p.sel)
 	}
-	region := w.sendLayout(sw, fb, sel)
-	var cursorSeen *rdp.Cursor
+	sw.mu.Lock()
+	p.sendLayout()
+	sw.mu.Unlock()
 	for {
 		u, err := fb.Next(ctx)
 		if err != nil {
@@ -300,56 +321,69 @@ func (w *Web) pump(ctx context.Context, v *view, sw *streamWriter, notes <-chan 
 			}
 			return w.s.explain(fmt.Errorf("screen: %w", err))
 		}
-		if u.Layout != nil {
-			if sel >= len(u.Layout) {
-				sel = -1
-				fb.SetRegion(image.Rectangle{})
-			}
-			region = w.sendLayout(sw, fb, sel)
-			fb.RequestFull()
-			u.Rects = []rdp.RectInfo{{X: region.Min.X, Y: region.Min.Y, W: region.Dx(), H: region.Dy()}}
-		}
-		for _, ri := range u.Rects {
-			rr := image.Rect(ri.X, ri.Y, ri.X+ri.W, ri.Y+ri.H).Intersect(region)
-			if rr.Empty() {
-				continue
-			}
-			if err := sw.rect(fb, rr, region.Min); err != nil {
-				return err
-			}
-		}
-		if u.Cursor != nil || cursorSeen == nil {
-			c := fb.Cursor()
-			if cursorSeen == nil || c.Shape != cursorSeen.Shape || c.HotX != cursorSeen.HotX || c.HotY != cursorSeen.HotY {
-				sw.cursor(c)
-			}
-			sw.json(cursorNote{T: "cursor", X: c.X - region.Min.X, Y: c.Y - region.Min.Y})
-			cursorSeen = &c
-		}
-		v.frame++
-		if err := sw.frame(v.frame); err != nil {
+		if err := p.sendFrame(u); err != nil {
 			return err
 		}
-		if err := waitAck(ctx, v, sw, notes); err != nil {
+		if err := waitAck(ctx, v); err != nil {
 			return err
 		}
 	}
 }
 
-// waitAck waits for the page to draw the last frame, passing notices on meanwhile. Frames are
-// numbered across monitor switches, so a late acknowledgement of an earlier channel's frame
-// cannot stand in for the current one.
-func waitAck(ctx context.Context, v *view, sw *streamWriter, notes <-chan any) error {
+// pumpState is what one framebuffer channel's pump knows of the page.
+type pumpState struct {
+	sw     *streamWriter
+	fb     *rdp.FramebufferClient
+	v      *view
+	sel    int             // the monitor shown, -1 for all
+	region image.Rectangle // what the page's canvas shows, virtual-screen coordinates
+	cursor *rdp.Cursor     // the cursor as the page has it; nil before the first frame
+}
+
+// sendFrame writes one update's rectangles, the cursor and the frame's end, as one piece.
+func (p *pumpState) sendFrame(u rdp.Update) error {
+	p.sw.mu.Lock()
+	defer p.sw.mu.Unlock()
+	if u.Layout != nil {
+		if p.sel >= len(u.Layout) {
+			p.sel = -1
+			p.fb.SetRegion(image.Rectangle{})
+		}
+		p.sendLayout()
+		// The page's canvas starts over; the agent sends all of it with the next request.
+		p.fb.RequestFull()
+		u.Rects = []rdp.RectInfo{{X: p.region.Min.X, Y: p.region.Min.Y, W: p.region.Dx(), H: p.region.Dy()}}
+	}
+	for _, ri := range u.Rects {
+		r := image.Rect(ri.X, ri.Y, ri.X+ri.W, ri.Y+ri.H).Intersect(p.region)
+		if r.Empty() {
+			continue
+		}
+		if err := p.sw.rect(p.fb, r, p.region.Min); err != nil {
+			return err
+		}
+	}
+	if u.Cursor != nil || p.cursor == nil {
+		c := p.fb.Cursor()
+		if p.cursor == nil || c.Shape != p.cursor.Shape || c.HotX != p.cursor.HotX || c.HotY != p.cursor.HotY {
+			p.sw.cursor(c)
+		}
+		p.sw.json(cursorNote{T: "cursor", X: c.X - p.region.Min.X, Y: c.Y - p.region.Min.Y})
+		p.cursor = &c
+	}
+	p.v.frame++
+	return p.sw.frame(p.v.frame)
+}
+
+// waitAck waits for the page to draw the last frame. Frames are numbered across monitor
+// switches, so a late acknowledgement of an earlier channel's frame cannot stand in for the
+// current one.
+func waitAck(ctx context.Context, v *view) error {
 	for {
 		select {
 		case n := <-v.ack:
 			if n == v.frame {
 				return nil
-			}
-		case n := <-notes:
-			sw.json(n)
-			if err := sw.flush(); err != nil {
-				return err
 			}
 		case <-ctx.Done():
 			return context.Cause(ctx)
@@ -357,14 +391,14 @@ func waitAck(ctx context.Context, v *view, sw *streamWriter, notes <-chan any) e
 	}
 }
 
-func (w *Web) sendLayout(sw *streamWriter, fb *rdp.FramebufferClient, sel int) image.Rectangle {
-	mons := fb.Monitors()
-	region := fb.Bounds()
-	if sel >= 0 && sel < len(mons) {
-		region = mons[sel].Bounds()
+// sendLayout tells the page the monitors and the region it shows; sw.mu is held.
+func (p *pumpState) sendLayout() {
+	mons := p.fb.Monitors()
+	p.region = p.fb.Bounds()
+	if p.sel >= 0 && p.sel < len(mons) {
+		p.region = mons[p.sel].Bounds()
 	}
-	sw.json(layoutNote{T: "layout", Monitors: mons, Selected: sel, Region: region})
-	return region
+	p.sw.json(layoutNote{T: "layout", Monitors: mons, Selected: p.sel, Region: p.region})
 }
 
 func viewOf(w *Web, r *http.Request) *view {

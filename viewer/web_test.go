@@ -1,7 +1,9 @@
 package viewer_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -148,7 +150,7 @@ func waitJS(t *testing.T, ctx context.Context, expr string) {
 
 func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
 	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("evaluate %s: %v", expr, err)
 	}
@@ -253,6 +255,9 @@ func TestWebClickLandsAtRemoteCoordinates(t *testing.T) {
 		x, y := e.x.pointer()
 		return x == 777 && y == 333
 	})
+	// And the page draws the remote cursor there, from the agent's own report.
+	waitJS(t, ctx, `(() => { const c = assistViewer.cursor; return c.x === 777 && c.y === 333 && c.img !== null &&
+		document.getElementById('cursor').getContext('2d').getImageData(c.x - c.hotX, c.y - c.hotY, c.img.width, c.img.height).data.some(v => v !== 0); })()`)
 
 	// A click lands on the window at the very pixel.
 	px, py := pagePoint(t, ctx, 1411, 707)
@@ -343,4 +348,78 @@ func savePageScreenshot(t *testing.T, ctx context.Context, name string) {
 			t.Errorf("save screenshot: %v", err)
 		}
 	}
+}
+
+func TestWebFilesPanel(t *testing.T) {
+	e := startWeb(t, tickets.GrantView|tickets.GrantFilesRead|tickets.GrantFilesWrite, nil)
+	home := os.Getenv("HOME") // startWeb gave the agent a home of its own
+	if err := os.WriteFile(filepath.Join(home, "notes.txt"), []byte("printer E-42\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	local := filepath.Join(t.TempDir(), "upload.bin")
+	data := make([]byte, 5<<20+7)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	if err := os.WriteFile(local, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := e.openViewer(t)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("files-toggle"))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, `document.getElementById('files-dir').textContent === `+jsString(home))
+	waitJS(t, ctx, `Array.from(document.querySelectorAll('#files-list a')).some(a => a.textContent === 'notes.txt')`)
+
+	// Download through the page's own link, with the page's cookie.
+	got := evalJS[string](t, ctx, `(async () => { const a = Array.from(document.querySelectorAll('#files-list a')).find(a => a.textContent === 'notes.txt');
+		return await (await fetch(a.href)).text(); })()`+"")
+	if got != "printer E-42\n" {
+		t.Errorf("download gave %q", got)
+	}
+
+	// Upload with the file input; the note says when it is done.
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.ID("files-upload"), []string{local})); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, `document.getElementById('files-note').textContent === 'Uploaded upload.bin (5.0 MiB).'`)
+	up, err := os.ReadFile(filepath.Join(home, "upload.bin"))
+	if err != nil || !bytes.Equal(up, data) {
+		t.Fatalf("uploaded file: %d bytes, equal %v, err %v", len(up), bytes.Equal(up, data), err)
+	}
+	waitJS(t, ctx, `Array.from(document.querySelectorAll('#files-list a')).some(a => a.textContent === 'upload.bin')`)
+	savePageScreenshot(t, ctx, "files")
+}
+
+func TestWebClipboardBothWays(t *testing.T) {
+	e := startWeb(t, tickets.GrantView|tickets.GrantControl, nil)
+	ctx := e.openViewer(t)
+	waitJS(t, ctx, `assistViewer.control`)
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("clip-toggle")),
+		setValue("clip-text", "from the technician ✓"),
+		chromedp.Click(chromedp.ID("clip-send")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, `document.getElementById('clip-note').textContent === 'Sent to the remote clipboard.'`)
+	// Ask the agent for its clipboard: the text comes back from the X selection.
+	if err := chromedp.Do(ctx,
+		setValue("clip-text", ""),
+		chromedp.Click(chromedp.ID("clip-get")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, `document.getElementById('clip-text').value === 'from the technician ✓'`)
+}
+
+// setValue sets a form field's value as typing would leave it.
+func setValue(id, v string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](`document.getElementById(` + jsString(id) + `).value = ` + jsString(v))
+}
+
+// jsString quotes s for a JavaScript expression.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

@@ -103,6 +103,7 @@
       case 'layout': layout(n); break;
       case 'cursor':
         state.cursor.x = n.X; state.cursor.y = n.Y;
+        echoed(n.X + state.region.x, n.Y + state.region.y);
         break;
       case 'clipboard':
         $('clip-text').value = n.text;
@@ -264,7 +265,30 @@
   const mask = (b) => (b & 1) | ((b & 4) ? 2 : 0) | ((b & 2) ? 4 : 0);
   function pointer(e) {
     const xy = remoteXY(e);
-    if (xy) send({ p: [xy[0], xy[1], mask(e.buttons)] });
+    if (!xy) return;
+    if (state.control) {
+      if (echo.size > 256) echo.clear();
+      echo.set(xy[0] + ',' + xy[1], performance.now());
+    }
+    send({ p: [xy[0], xy[1], mask(e.buttons)] });
+  }
+
+  // The round trip that matters to the technician: a pointer move goes to the agent and comes
+  // back as the cursor position of a screen update, across the gateway both ways.
+  const echo = new Map(); // "x,y" → when the page sent the pointer there
+  const rtt = { gateway: null, echo: null };
+  function echoed(x, y) {
+    const t = echo.get(x + ',' + y);
+    if (t === undefined) return;
+    echo.clear();
+    rtt.echo = performance.now() - t;
+    showRTT();
+  }
+  function showRTT() {
+    const parts = [];
+    if (rtt.gateway !== null) parts.push('RTT ' + rtt.gateway.toFixed(1) + ' ms to the gateway');
+    if (rtt.echo !== null) parts.push('pointer echo ' + rtt.echo.toFixed(0) + ' ms');
+    $('rtt').textContent = parts.join(' · ');
   }
   screen.addEventListener('pointerdown', (e) => {
     screen.focus({ preventScroll: true });
@@ -327,8 +351,8 @@
     try {
       const r = await post('/ping');
       if (r.ok) {
-        const p = await r.json();
-        $('rtt').textContent = 'RTT ' + p.ms.toFixed(1) + ' ms to ' + p.to;
+        rtt.gateway = (await r.json()).ms;
+        showRTT();
       }
     } catch (e) { /* shown by the stream */ }
   }
