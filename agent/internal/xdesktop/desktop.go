@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/assistkit/assist/rdp"
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/randr"
 	"github.com/jezek/xgb/xinerama"
@@ -139,3 +140,12 @@ func (d *Desktop) Close() error {
 	})
 	return nil
 }
+
+// The capabilities the framebuffer and input sides find by type assertion.
+var (
+	_ rdp.Screen       = (*Desktop)(nil)
+	_ rdp.ChangeWaiter = (*Desktop)(nil)
+	_ rdp.CursorSource = (*Desktop)(nil)
+	_ rdp.Injector     = (*Desktop)(nil)
+	_ rdp.Clipboard    = (*Desktop)(nil)
+)

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/assistkit/assist/rdp"
 	"github.com/go-vgo/robotgo"
 	"github.com/jezek/xgb"
 )
@@ -106,3 +107,5 @@ func (r *RobotInjector) Scroll(dx, dy int) error {
 	robotgo.Scroll(-dx, -dy, 0)
 	return nil
 }
+
+var _ rdp.Injector = (*RobotInjector)(nil)

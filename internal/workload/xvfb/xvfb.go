@@ -38,7 +38,9 @@ func Start(ctx context.Context, args ...string) (*Server, error) {
 	}
 	defer r.Close()
 	// fd 3 in the child is the write end: Xvfb writes the display number there once it is ready.
-	cmd := exec.Command(path, append([]string{"-displayfd", "3", "-nolisten", "tcp"}, args...)...)
+	// -noreset: by default the server resets when its last client disconnects, and a client
+	// connecting during the reset gets a broken pipe; tests open and close clients in turn.
+	cmd := exec.Command(path, append([]string{"-displayfd", "3", "-nolisten", "tcp", "-noreset"}, args...)...)
 	cmd.ExtraFiles = []*os.File{w}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
