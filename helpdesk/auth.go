@@ -138,29 +138,30 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, name, password string) (tickets.User, bool) {
 	ip, ipKey := clientIP(r.RemoteAddr), clientKey(r.RemoteAddr)
 	userKey := strings.ToLower(name)
+	shown := logName(name)
 	for _, t := range []struct {
 		th  *throttle
 		key string
 	}{{s.byIP, ipKey}, {s.byUser, userKey}} {
 		if d, first := t.th.wait(t.key); d > 0 {
-			s.refuseThrottled(w, r, name, ip, d, first)
+			s.refuseThrottled(w, r, shown, ip, d, first)
 			return tickets.User{}, false
 		}
 	}
 	user, reason, err := s.checkPassword(r, name, password)
 	if err != nil {
-		s.log.Error("web sign-in", "user", name, "remote", ip, "err", err)
+		s.log.Error("web sign-in", "user", shown, "remote", ip, "err", err)
 		s.fail(w, r, nil, http.StatusServiceUnavailable, "Sign-in is not possible right now. Try again in a moment.")
 		return tickets.User{}, false
 	}
 	if reason != "" {
 		wait := max(s.byIP.fail(ipKey), s.byUser.fail(userKey))
-		s.authFailed(name, ip, reason, wait)
+		s.authFailed(shown, ip, reason, wait)
 		problem := "Wrong user name or password."
 		if wait > 0 {
 			problem += " Too many failed attempts: wait " + humanWait(wait) + " before the next one."
 		}
-		s.renderSignIn(w, r, http.StatusUnauthorized, name, problem)
+		s.renderSignIn(w, r, http.StatusUnauthorized, shown, problem)
 		return tickets.User{}, false
 	}
 	s.byIP.succeed(ipKey)
@@ -263,4 +264,13 @@ type decoyHash struct {
 func (d *decoyHash) check(password string) {
 	d.once.Do(func() { d.hash, _ = tickets.HashPassword(randomToken()) })
 	tickets.CheckPassword(d.hash, password)
+}
+
+// logName is a typed account name as logs and the audit trail record it: at most 64 bytes, so a
+// stranger cannot fill them with one long name (no account name is longer).
+func logName(name string) string {
+	if len(name) <= 64 {
+		return name
+	}
+	return strings.ToValidUTF8(name[:64], "") + "…"
 }

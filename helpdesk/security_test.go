@@ -254,6 +254,8 @@ func TestRepeatedWrongPasswordsAreSlowedAndLogged(t *testing.T) {
 	if res := c2.trySignIn("mallory", password); res.StatusCode != http.StatusUnauthorized || !strings.Contains(res.Body, "Wrong user name or password.") {
 		t.Errorf("unknown user: %s", res.Status)
 	}
+	// A huge typed name is recorded shortened.
+	c2.trySignIn(strings.Repeat("x", 5000), password)
 
 	logs := d.Logs.String()
 	if n := strings.Count(logs, `msg="web sign-in failed" user=alice remote=127.0.0.1 reason="wrong password"`); n != free+3 {
@@ -265,12 +267,12 @@ func TestRepeatedWrongPasswordsAreSlowedAndLogged(t *testing.T) {
 		}
 	}
 	failed := auditKinds(t, d.Store, "web.auth.failed")
-	if len(failed) != free+5 { // 8 wrong passwords, 1 throttled, 1 invalid user
-		t.Errorf("%d web.auth.failed events, want %d: %+v", len(failed), free+5, failed)
+	if len(failed) != free+6 { // 8 wrong passwords, 1 throttled, 2 invalid users
+		t.Errorf("%d web.auth.failed events, want %d: %+v", len(failed), free+6, failed)
 	}
 	for _, e := range failed {
-		if e.Remote != "127.0.0.1" || e.Attrs["reason"] == "" {
-			t.Errorf("event %+v: want remote 127.0.0.1 and a reason", e)
+		if e.Remote != "127.0.0.1" || e.Attrs["reason"] == "" || len(e.Actor) > 70 {
+			t.Errorf("event %+v: want remote 127.0.0.1, a reason, and a name of at most 64 bytes", e)
 		}
 	}
 	if ok := auditKinds(t, d.Store, "web.auth.accepted"); len(ok) != 1 || ok[0].Actor != "alice" {
