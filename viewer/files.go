@@ -159,7 +159,7 @@ func (f *Files) List(ctx context.Context, dir string) ([]Entry, error) {
 	dir = remoteDir(dir)
 	infos, err := f.c.ReadDirContext(ctx, dir)
 	if err != nil {
-		return nil, pathError("list", remote, dir, err)
+		return nil, pathError("list", Remote, dir, err)
 	}
 	out := make([]Entry, 0, len(infos))
 	for _, fi := range infos {
@@ -189,7 +189,7 @@ func (f *Files) Stat(ctx context.Context, p string) (Entry, error) {
 	p = remoteDir(p)
 	fi, err := f.c.Stat(p)
 	if err != nil {
-		return Entry{}, pathError("stat", remote, p, err)
+		return Entry{}, pathError("stat", Remote, p, err)
 	}
 	return entryOf(fi), nil
 }
@@ -198,7 +198,7 @@ func (f *Files) Stat(ctx context.Context, p string) (Entry, error) {
 func (f *Files) Home(ctx context.Context) (string, error) {
 	p, err := f.c.RealPath(".")
 	if err != nil {
-		return "", pathError("resolve", remote, ".", err)
+		return "", pathError("resolve", Remote, ".", err)
 	}
 	return p, nil
 }
@@ -219,15 +219,15 @@ type ProgressFunc func(done, total int64)
 func (f *Files) Download(ctx context.Context, p string, w io.Writer, progress ProgressFunc) (int64, error) {
 	r, err := f.c.Open(p)
 	if err != nil {
-		return 0, pathError("open", remote, p, err)
+		return 0, pathError("open", Remote, p, err)
 	}
 	defer r.Close()
 	fi, err := r.Stat()
 	if err != nil {
-		return 0, pathError("stat", remote, p, err)
+		return 0, pathError("stat", Remote, p, err)
 	}
 	if fi.IsDir() {
-		return 0, pathError("download", remote, p, errIsDir)
+		return 0, pathError("download", Remote, p, errIsDir)
 	}
 	total := fi.Size()
 	cw := &countingWriter{ctx: ctx, w: w, report: func(n int64) { callProgress(progress, n, total) }}
@@ -236,7 +236,7 @@ func (f *Files) Download(ctx context.Context, p string, w io.Writer, progress Pr
 		if cw.werr != nil {
 			return n, cw.werr // the local side's error, already named by the caller's writer
 		}
-		return n, pathError("read", remote, p, err)
+		return n, pathError("read", Remote, p, err)
 	}
 	return n, nil
 }
@@ -246,7 +246,7 @@ func (f *Files) Download(ctx context.Context, p string, w io.Writer, progress Pr
 func (f *Files) Upload(ctx context.Context, p string, r io.Reader, size int64, mode fs.FileMode, progress ProgressFunc) (int64, error) {
 	w, err := f.c.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 	if err != nil {
-		return 0, pathError("create", remote, p, err)
+		return 0, pathError("create", Remote, p, err)
 	}
 	cr := &countingReader{ctx: ctx, r: r, report: func(n int64) { callProgress(progress, n, size) }}
 	n, err := w.ReadFromWithConcurrency(cr, concurrentRequests)
@@ -255,14 +255,14 @@ func (f *Files) Upload(ctx context.Context, p string, r io.Reader, size int64, m
 		if cr.rerr != nil {
 			return n, cr.rerr
 		}
-		return n, pathError("write", remote, p, err)
+		return n, pathError("write", Remote, p, err)
 	}
 	if err := w.Close(); err != nil {
-		return n, pathError("write", remote, p, err)
+		return n, pathError("write", Remote, p, err)
 	}
 	if mode != 0 {
 		if err := f.c.Chmod(p, mode.Perm()); err != nil {
-			return n, pathError("chmod", remote, p, err)
+			return n, pathError("chmod", Remote, p, err)
 		}
 	}
 	return n, nil
@@ -271,7 +271,7 @@ func (f *Files) Upload(ctx context.Context, p string, r io.Reader, size int64, m
 // Mkdir makes a remote directory.
 func (f *Files) Mkdir(ctx context.Context, p string) error {
 	if err := f.c.Mkdir(p); err != nil {
-		return pathError("mkdir", remote, p, err)
+		return pathError("mkdir", Remote, p, err)
 	}
 	return nil
 }
@@ -279,7 +279,7 @@ func (f *Files) Mkdir(ctx context.Context, p string) error {
 // Remove removes a remote file or empty directory.
 func (f *Files) Remove(ctx context.Context, p string) error {
 	if err := f.c.Remove(p); err != nil {
-		return pathError("remove", remote, p, err)
+		return pathError("remove", Remote, p, err)
 	}
 	return nil
 }
@@ -287,7 +287,7 @@ func (f *Files) Remove(ctx context.Context, p string) error {
 // Rename renames a remote file.
 func (f *Files) Rename(ctx context.Context, from, to string) error {
 	if err := f.c.Rename(from, to); err != nil {
-		return pathError("rename", remote, from, err)
+		return pathError("rename", Remote, from, err)
 	}
 	return nil
 }

@@ -289,7 +289,7 @@ func copyData(ctx context.Context, src, dst tree, it copyItem, report func(int64
 			if cw.werr != nil {
 				return n, localOrCtx(ctx, "write", dst, it.dst, cw.werr)
 			}
-			return n, pathError("read", remote, it.src, err)
+			return n, pathError("read", Remote, it.src, err)
 		}
 	default: // upload
 		wf := w.(*sftp.File)
@@ -300,7 +300,7 @@ func copyData(ctx context.Context, src, dst tree, it copyItem, report func(int64
 			if cr.rerr != nil {
 				return n, localOrCtx(ctx, "read", src, it.src, cr.rerr)
 			}
-			return n, pathError("write", remote, it.dst, err)
+			return n, pathError("write", Remote, it.dst, err)
 		}
 	}
 	if err := w.Close(); err != nil {

@@ -11,12 +11,12 @@ import (
 	"github.com/pkg/sftp"
 )
 
-// Side says on which computer a path is: the technician's (local) or the person's (remote).
+// Side says on which computer a path is: the technician's (Local) or the person's (Remote).
 type Side string
 
 const (
-	local  Side = "local"
-	remote Side = "remote"
+	Local  Side = "local"
+	Remote Side = "remote"
 )
 
 // ErrDiskFull is matched (errors.Is) by a FileError whose disk or quota is full.
@@ -38,7 +38,7 @@ type FileError struct {
 
 func (e *FileError) Error() string {
 	msg := describe(e.Err)
-	if e.Side == remote && errors.Is(e.kind(), fs.ErrPermission) && writeOps[e.Op] {
+	if e.Side == Remote && errors.Is(e.kind(), fs.ErrPermission) && writeOps[e.Op] {
 		// pkg/sftp's server answers a write under read-only consent with the same code as a
 		// file the person's account cannot write; say both, since the client cannot tell.
 		msg += " (the person's account may not write there, or they allowed read-only file access)"

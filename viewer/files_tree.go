@@ -31,23 +31,23 @@ type tree interface {
 // localTree is the technician's own file system.
 type localTree struct{}
 
-func (localTree) side() Side { return local }
+func (localTree) side() Side { return Local }
 
 func (localTree) stat(p string) (fs.FileInfo, error) {
 	fi, err := os.Stat(p)
-	return fi, pathError("stat", local, p, err)
+	return fi, pathError("stat", Local, p, err)
 }
 
 func (localTree) readDir(p string) ([]fs.FileInfo, error) {
 	des, err := os.ReadDir(p)
 	if err != nil {
-		return nil, pathError("list", local, p, err)
+		return nil, pathError("list", Local, p, err)
 	}
 	out := make([]fs.FileInfo, 0, len(des))
 	for _, d := range des {
 		fi, err := d.Info()
 		if err != nil {
-			return nil, pathError("stat", local, filepath.Join(p, d.Name()), err)
+			return nil, pathError("stat", Local, filepath.Join(p, d.Name()), err)
 		}
 		out = append(out, fi)
 	}
@@ -60,7 +60,7 @@ func (localTree) base(p string) string         { return filepath.Base(p) }
 func (localTree) open(p string) (io.ReadCloser, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, pathError("open", local, p, err)
+		return nil, pathError("open", Local, p, err)
 	}
 	return f, nil
 }
@@ -69,7 +69,7 @@ func (localTree) open(p string) (io.ReadCloser, error) {
 func (localTree) create(p string) (io.WriteCloser, error) {
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return nil, pathError("create", local, p, err)
+		return nil, pathError("create", Local, p, err)
 	}
 	return f, nil
 }
@@ -80,35 +80,35 @@ func (t localTree) mkdir(p string) error {
 		if fi, serr := os.Stat(p); serr == nil && fi.IsDir() {
 			return nil
 		}
-		return pathError("mkdir", local, p, errNotDir)
+		return pathError("mkdir", Local, p, errNotDir)
 	}
-	return pathError("mkdir", local, p, err)
+	return pathError("mkdir", Local, p, err)
 }
 
-func (localTree) remove(p string) error { return pathError("remove", local, p, os.Remove(p)) }
+func (localTree) remove(p string) error { return pathError("remove", Local, p, os.Remove(p)) }
 
 func (localTree) chmod(p string, m fs.FileMode) error {
-	return pathError("chmod", local, p, os.Chmod(p, m))
+	return pathError("chmod", Local, p, os.Chmod(p, m))
 }
 
 func (localTree) chtimes(p string, mtime time.Time) error {
-	return pathError("chtimes", local, p, os.Chtimes(p, chtimesAccess(), mtime))
+	return pathError("chtimes", Local, p, os.Chtimes(p, chtimesAccess(), mtime))
 }
 
 // remoteTree is the person's file system, over SFTP. Paths are slash-separated whatever the
 // person's system: pkg/sftp's server translates them.
 type remoteTree struct{ c *sftp.Client }
 
-func (remoteTree) side() Side { return remote }
+func (remoteTree) side() Side { return Remote }
 
 func (t remoteTree) stat(p string) (fs.FileInfo, error) {
 	fi, err := t.c.Stat(p)
-	return fi, pathError("stat", remote, p, err)
+	return fi, pathError("stat", Remote, p, err)
 }
 
 func (t remoteTree) readDir(p string) ([]fs.FileInfo, error) {
 	fis, err := t.c.ReadDir(p)
-	return fis, pathError("list", remote, p, err)
+	return fis, pathError("list", Remote, p, err)
 }
 
 func (remoteTree) join(dir, name string) string { return path.Join(dir, name) }
@@ -117,7 +117,7 @@ func (remoteTree) base(p string) string         { return path.Base(p) }
 func (t remoteTree) open(p string) (io.ReadCloser, error) {
 	f, err := t.c.Open(p)
 	if err != nil {
-		return nil, pathError("open", remote, p, err)
+		return nil, pathError("open", Remote, p, err)
 	}
 	return f, nil
 }
@@ -125,7 +125,7 @@ func (t remoteTree) open(p string) (io.ReadCloser, error) {
 func (t remoteTree) create(p string) (io.WriteCloser, error) {
 	f, err := t.c.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 	if err != nil {
-		return nil, pathError("create", remote, p, err)
+		return nil, pathError("create", Remote, p, err)
 	}
 	return f, nil
 }
@@ -140,19 +140,19 @@ func (t remoteTree) mkdir(p string) error {
 		if fi.IsDir() {
 			return nil
 		}
-		return pathError("mkdir", remote, p, errNotDir)
+		return pathError("mkdir", Remote, p, errNotDir)
 	}
-	return pathError("mkdir", remote, p, err)
+	return pathError("mkdir", Remote, p, err)
 }
 
-func (t remoteTree) remove(p string) error { return pathError("remove", remote, p, t.c.Remove(p)) }
+func (t remoteTree) remove(p string) error { return pathError("remove", Remote, p, t.c.Remove(p)) }
 
 func (t remoteTree) chmod(p string, m fs.FileMode) error {
-	return pathError("chmod", remote, p, t.c.Chmod(p, m))
+	return pathError("chmod", Remote, p, t.c.Chmod(p, m))
 }
 
 func (t remoteTree) chtimes(p string, mtime time.Time) error {
-	return pathError("chtimes", remote, p, t.c.Chtimes(p, chtimesAccess(), mtime))
+	return pathError("chtimes", Remote, p, t.c.Chtimes(p, chtimesAccess(), mtime))
 }
 
 var errNotDir = errors.New("exists and is not a directory")

@@ -192,7 +192,7 @@ func cpHint(err error, s *viewer.Session) error {
 	}
 	var fe *viewer.FileError
 	switch {
-	case errors.As(err, &fe) && fe.Side == "remote" && errors.Is(err, fs.ErrPermission):
+	case errors.As(err, &fe) && fe.Side == viewer.Remote && errors.Is(err, fs.ErrPermission):
 		return cli.WithHint(err, "the person's account must be able to reach that path, and writing needs their consent to files (not files-ro)")
 	case errors.Is(err, viewer.ErrDiskFull):
 		return cli.WithHint(err, "free some space on that disk, or copy somewhere else")
