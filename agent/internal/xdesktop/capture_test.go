@@ -2,12 +2,12 @@ package xdesktop
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"image"
 	"math/rand/v2"
-	"os/exec"
 	"testing"
+
+	"github.com/assistkit/assist/internal/workload/xvfb"
 )
 
 // noise is a BGRX image whose every channel differs, so a swapped channel cannot pass.
@@ -20,54 +20,14 @@ func noise(w, h int, seed uint64) []byte {
 	return b
 }
 
-// xwdRoot takes the X server's own picture of the root window with xwd and returns it as RGBA.
+// xwdRoot takes the X server's own picture of the root window with xwd.
 func xwdRoot(t *testing.T, display string) *image.RGBA {
 	t.Helper()
-	out, err := exec.Command("xwd", "-display", display, "-root", "-silent").Output()
+	img, err := xvfb.Screenshot(display)
 	if err != nil {
-		t.Fatalf("xwd (package x11-apps, scripts/deps.sh installs it): %v", err)
-	}
-	img, err := parseXWD(out)
-	if err != nil {
-		t.Fatalf("parse xwd output: %v", err)
+		t.Fatal(err)
 	}
 	return img
-}
-
-// parseXWD reads the ZPixmap, 32 bits-per-pixel TrueColor dumps that xwd writes of a 24-bit
-// screen: a header of big-endian 32-bit fields, the window name, the colour map, the pixels.
-func parseXWD(b []byte) (*image.RGBA, error) {
-	if len(b) < 100 {
-		return nil, fmt.Errorf("short header")
-	}
-	f := func(i int) int { return int(binary.BigEndian.Uint32(b[4*i:])) }
-	headerSize, format, w, h := f(0), f(2), f(4), f(5)
-	byteOrder, bpp, stride, ncolors := f(7), f(11), f(12), f(19)
-	redMask, greenMask, blueMask := f(14), f(15), f(16)
-	if format != 2 || bpp != 32 || redMask != 0xff0000 || greenMask != 0xff00 || blueMask != 0xff {
-		return nil, fmt.Errorf("unexpected format %d, %d bpp, masks %x %x %x", format, bpp, redMask, greenMask, blueMask)
-	}
-	off := headerSize + ncolors*12
-	if len(b) < off+stride*h {
-		return nil, fmt.Errorf("short pixel data")
-	}
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			p := b[off+y*stride+x*4:]
-			var v uint32
-			if byteOrder == 0 {
-				v = binary.LittleEndian.Uint32(p)
-			} else {
-				v = binary.BigEndian.Uint32(p)
-			}
-			img.Pix[y*img.Stride+x*4+0] = byte(v >> 16)
-			img.Pix[y*img.Stride+x*4+1] = byte(v >> 8)
-			img.Pix[y*img.Stride+x*4+2] = byte(v)
-			img.Pix[y*img.Stride+x*4+3] = 0xff
-		}
-	}
-	return img, nil
 }
 
 func TestCaptureMatchesServer(t *testing.T) {
