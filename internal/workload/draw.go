@@ -18,7 +18,9 @@ func textArea(w, h int) image.Rectangle {
 	return image.Rect(x, y, x+aw, y+ah)
 }
 
-// drawer makes each change of a mode in the surface's canvas and sends it.
+// drawer makes each change of a mode in the surface's canvas and sends it. With MIT-SHM the
+// server reads the canvas when it processes the request, so the caller must sync after each
+// change before the next one touches the canvas (Run's record does).
 type drawer struct {
 	s      *surface
 	mode   Mode

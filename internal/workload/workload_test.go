@@ -95,6 +95,9 @@ func TestMarkers(t *testing.T) {
 			defer s.close()
 			d := newDrawer(s, mode)
 			d.first()
+			if _, err := s.sync(); err != nil {
+				t.Fatal(err)
+			}
 			for n := 1; n <= 300; n++ {
 				m := d.change(n)
 				if _, err := s.sync(); err != nil {
@@ -122,6 +125,9 @@ func TestScrollMovesContent(t *testing.T) {
 	defer s.close()
 	d := newDrawer(s, Scroll)
 	d.first()
+	if _, err := s.sync(); err != nil { // the server reads the canvas itself: let it finish
+		t.Fatal(err)
+	}
 	before := append([]byte(nil), s.canvas.pix...)
 	m := d.scroll(1)
 	if _, err := s.sync(); err != nil {
