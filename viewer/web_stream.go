@@ -2,6 +2,7 @@ package viewer
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -23,6 +24,7 @@ import (
 //	msgRect    x, y, w, h (uint32, relative to the region shown) then w×h×4 RGBA bytes
 //	msgCursor  w, h, hotX, hotY (uint16) then w×h×4 RGBA bytes (straight alpha); w=0 hides it
 //	msgFrame   uint32 frame number: the page draws, then POSTs /ack
+//	msgFill    x, y, w, h (uint32) then R, G, B, A: a rectangle of one colour
 //
 // The server pulls the next rdp update only after the page acknowledged the previous frame,
 // so a slow browser gets the newest pixels instead of a queue of stale ones: the rectangles'
@@ -32,6 +34,7 @@ const (
 	msgRect   = 2
 	msgCursor = 3
 	msgFrame  = 4
+	msgFill   = 5
 )
 
 // errReselect ends a view's framebuffer channel so the next one asks for another monitor. A
@@ -146,14 +149,22 @@ func (sw *streamWriter) rect(fb *rdp.FramebufferClient, r image.Rectangle, origi
 	}
 	img := &image.RGBA{Pix: sw.buf.Pix[:n], Stride: r.Dx() * 4, Rect: r}
 	fb.CopyTo(img)
-	sw.header(msgRect, 16+n)
-	var b [16]byte
+	var b [20]byte
 	rel := r.Sub(origin)
 	binary.LittleEndian.PutUint32(b[0:], uint32(rel.Min.X))
 	binary.LittleEndian.PutUint32(b[4:], uint32(rel.Min.Y))
 	binary.LittleEndian.PutUint32(b[8:], uint32(r.Dx()))
 	binary.LittleEndian.PutUint32(b[12:], uint32(r.Dy()))
-	sw.bw.Write(b[:])
+	// A rectangle of one colour (flat UI, a cleared screen) is a fillRect for the page instead
+	// of w×h×4 bytes: the pixels equal their neighbour four bytes on, throughout.
+	if bytes.Equal(img.Pix[4:], img.Pix[:n-4]) {
+		copy(b[16:], img.Pix[:4])
+		sw.header(msgFill, 20)
+		_, err := sw.bw.Write(b[:])
+		return err
+	}
+	sw.header(msgRect, 16+n)
+	sw.bw.Write(b[:16])
 	_, err := sw.bw.Write(img.Pix)
 	return err
 }

@@ -42,7 +42,7 @@ type webEnv struct {
 }
 
 // startWeb starts everything; before runs on the new display before the agent looks at it.
-func startWeb(t *testing.T, grant tickets.Grant, before func(*xclient), xvfbArgs ...string) *webEnv {
+func startWeb(t testing.TB, grant tickets.Grant, before func(*xclient), xvfbArgs ...string) *webEnv {
 	t.Helper()
 	t.Setenv("HOME", t.TempDir()) // the agent's files start in the person's home
 	display := xvfb.ForTest(t, xvfbArgs...)
@@ -88,7 +88,7 @@ func startWeb(t *testing.T, grant tickets.Grant, before func(*xclient), xvfbArgs
 }
 
 // testWriter sends the viewer's log to the test's.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
@@ -96,7 +96,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // newBrowser starts a headless Chromium with a fresh profile; it is stopped at cleanup.
-func newBrowser(t *testing.T) context.Context {
+func newBrowser(t testing.TB) context.Context {
 	t.Helper()
 	if _, err := exec.LookPath(chromiumPath); err != nil {
 		t.Fatalf("this test needs Chromium at %s (Debian package chromium; scripts/deps.sh installs it): %v", chromiumPath, err)
@@ -126,7 +126,7 @@ func newBrowser(t *testing.T) context.Context {
 }
 
 // openViewer opens the viewer's URL and waits until the page drew a first frame.
-func (e *webEnv) openViewer(t *testing.T) context.Context {
+func (e *webEnv) openViewer(t testing.TB) context.Context {
 	t.Helper()
 	ctx := newBrowser(t)
 	if err := chromedp.Do(ctx,
@@ -140,7 +140,7 @@ func (e *webEnv) openViewer(t *testing.T) context.Context {
 }
 
 // waitJS polls expr in the page until it is true.
-func waitJS(t *testing.T, ctx context.Context, expr string) {
+func waitJS(t testing.TB, ctx context.Context, expr string) {
 	t.Helper()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
 		status, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('status').textContent + ' / ' + document.getElementById('ended-reason').textContent`))
@@ -148,7 +148,7 @@ func waitJS(t *testing.T, ctx context.Context, expr string) {
 	}
 }
 
-func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
+func evalJS[T any](t testing.TB, ctx context.Context, expr string) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
@@ -159,7 +159,7 @@ func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
 
 // pagePoint is where on the page remote pixel (x, y) of the shown region is drawn: the middle
 // of the scaled pixel, so rounding cannot move it to a neighbour.
-func pagePoint(t *testing.T, ctx context.Context, x, y int) (float64, float64) {
+func pagePoint(t testing.TB, ctx context.Context, x, y int) (float64, float64) {
 	t.Helper()
 	r := evalJS[[]float64](t, ctx, `(() => { const c = document.getElementById('screen'), r = c.getBoundingClientRect();
 		return [r.left, r.top, r.width / c.width, r.height / c.height]; })()`)
@@ -167,7 +167,7 @@ func pagePoint(t *testing.T, ctx context.Context, x, y int) (float64, float64) {
 }
 
 // click clicks the left button at page position (px, py).
-func click(t *testing.T, ctx context.Context, px, py float64) {
+func click(t testing.TB, ctx context.Context, px, py float64) {
 	t.Helper()
 	if err := chromedp.Do(ctx, chromedp.MouseClickXY(px, py)); err != nil {
 		t.Fatalf("click at %.1f,%.1f: %v", px, py, err)
@@ -333,7 +333,7 @@ func TestWebViewOnlySaysSo(t *testing.T) {
 
 // savePageScreenshot keeps a picture of the page in the test's directory, and in
 // $ASSIST_VIEWER_SCREENSHOTS when set (that is how docs/viewer.png was made).
-func savePageScreenshot(t *testing.T, ctx context.Context, name string) {
+func savePageScreenshot(t testing.TB, ctx context.Context, name string) {
 	t.Helper()
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {

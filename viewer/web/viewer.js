@@ -10,7 +10,7 @@
   const box = $('screen-box');
 
   // Stream message types (viewer/web_stream.go).
-  const MSG_JSON = 1, MSG_RECT = 2, MSG_CURSOR = 3, MSG_FRAME = 4;
+  const MSG_JSON = 1, MSG_RECT = 2, MSG_CURSOR = 3, MSG_FRAME = 4, MSG_FILL = 5;
 
   const state = {
     view: 0,
@@ -20,6 +20,7 @@
     monitors: [],
     cursor: { img: null, hotX: 0, hotY: 0, x: -1, y: -1, drawn: null },
     frames: 0,
+    bytes: 0, // stream bytes received, for the curious and the benchmarks
   };
   window.assistViewer = state; // for tests and the curious: read-only by convention
 
@@ -57,6 +58,7 @@
     for (;;) {
       await rd.into(head);
       const type = head[0], len = hv.getUint32(1, true);
+      state.bytes += 5 + len;
       if (type === MSG_RECT) {
         const h = new DataView((await rd.into(new Uint8Array(16))).buffer);
         const x = h.getUint32(0, true), y = h.getUint32(4, true);
@@ -64,6 +66,10 @@
         const img = new ImageData(w, hh);
         await rd.into(img.data);
         sctx.putImageData(img, x, y);
+      } else if (type === MSG_FILL) {
+        const h = new DataView((await rd.into(new Uint8Array(20))).buffer);
+        sctx.fillStyle = 'rgb(' + h.getUint8(16) + ',' + h.getUint8(17) + ',' + h.getUint8(18) + ')';
+        sctx.fillRect(h.getUint32(0, true), h.getUint32(4, true), h.getUint32(8, true), h.getUint32(12, true));
       } else if (type === MSG_CURSOR) {
         const h = new DataView((await rd.into(new Uint8Array(8))).buffer);
         const w = h.getUint16(0, true), hh = h.getUint16(2, true);
