@@ -147,7 +147,7 @@ func runBrowserViewer(ctx context.Context, s *viewer.Session, o connectOptions, 
 			fmt.Fprintf(stdout, "Could not open a browser (%v); open this address yourself:\n  %s\n", err, w.URL())
 			break
 		}
-		fmt.Fprintln(stdout, "The viewer is open in your browser.")
+		fmt.Fprintf(stdout, "The viewer is opening in your browser. If it does not, open this address (it holds the session's secret; do not share it):\n  %s\n", w.URL())
 	}
 	fmt.Fprintln(stdout, "Press Ctrl-C here (or End session on the page) to end the session.")
 	err = w.Serve(ctx)
