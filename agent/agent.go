@@ -196,7 +196,7 @@ func (a *Agent) connectOnce(ctx context.Context) error {
 		User:              tickets.AgentUser,
 		Auth:              []ssh.AuthMethod{ssh.PublicKeys(a.cfg.Key)},
 		HostKeyCallback:   tickets.PinnedHostKeys(a.cfg.HostKeys),
-		HostKeyAlgorithms: hostKeyAlgorithms(a.cfg.HostKeys),
+		HostKeyAlgorithms: tickets.HostKeyAlgorithms(a.cfg.HostKeys),
 		Timeout:           a.cfg.DialTimeout,
 	})
 	if err != nil {
@@ -262,20 +262,6 @@ func (a *Agent) connectOnce(ctx context.Context) error {
 		}
 		return fmt.Errorf("connection lost: %w", err)
 	}
-}
-
-// hostKeyAlgorithms asks the gateway for the pinned key types, so a gateway with several host
-// keys shows one we can check.
-func hostKeyAlgorithms(keys []ssh.PublicKey) []string {
-	var algos []string
-	for _, k := range keys {
-		if k.Type() == ssh.KeyAlgoRSA {
-			algos = append(algos, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256)
-			continue
-		}
-		algos = append(algos, k.Type())
-	}
-	return algos
 }
 
 func localIP(nc net.Conn) string {

@@ -65,6 +65,20 @@ func PinnedHostKeys(keys []ssh.PublicKey) ssh.HostKeyCallback {
 	}
 }
 
+// HostKeyAlgorithms names the pinned keys' algorithms, so that a gateway with several host keys
+// shows one the client can check (RSA keys sign with SHA-2).
+func HostKeyAlgorithms(keys []ssh.PublicKey) []string {
+	var algos []string
+	for _, k := range keys {
+		if k.Type() == ssh.KeyAlgoRSA {
+			algos = append(algos, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256)
+			continue
+		}
+		algos = append(algos, k.Type())
+	}
+	return algos
+}
+
 // HostKeyError says the gateway showed a key that was not pinned.
 type HostKeyError struct {
 	Host string

@@ -117,7 +117,7 @@ func configText(c SSHConfig, o *tickets.OTC) ([]byte, error) {
 	fmt.Fprintf(&b, "#   %s\n#   %s\n", c.SFTPCommand(), c.SCPCommand())
 	var algos []string
 	for _, k := range o.HostKeys {
-		algos = append(algos, keyAlgorithms([]ssh.PublicKey{k})...)
+		algos = append(algos, tickets.HostKeyAlgorithms([]ssh.PublicKey{k})...)
 	}
 	for i, g := range o.Gateways {
 		host, port, err := net.SplitHostPort(g)

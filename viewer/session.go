@@ -39,7 +39,7 @@ func DialOTC(ctx context.Context, o *tickets.OTC) (*Session, error) {
 		User:              tickets.OTCUser(o.Request),
 		Auth:              []ssh.AuthMethod{ssh.PublicKeys(signer)},
 		HostKeyCallback:   o.HostKeyCallback(),
-		HostKeyAlgorithms: keyAlgorithms(o.HostKeys),
+		HostKeyAlgorithms: tickets.HostKeyAlgorithms(o.HostKeys),
 		Timeout:           15 * time.Second,
 	}
 	var errs []error
@@ -55,18 +55,6 @@ func DialOTC(ctx context.Context, o *tickets.OTC) (*Session, error) {
 		errs = append(errs, err)
 	}
 	return nil, errors.Join(errs...)
-}
-
-func keyAlgorithms(keys []ssh.PublicKey) []string {
-	var algos []string
-	for _, k := range keys {
-		if k.Type() == ssh.KeyAlgoRSA {
-			algos = append(algos, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256)
-			continue
-		}
-		algos = append(algos, k.Type())
-	}
-	return algos
 }
 
 func dialSession(ctx context.Context, addr string, cfg *ssh.ClientConfig, o *tickets.OTC) (*Session, error) {
