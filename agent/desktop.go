@@ -28,6 +28,9 @@ func OpenDesktop(display string, log *slog.Logger) (Desktop, io.Closer, error) {
 	return d, d, nil
 }
 
+// inputReleaser is a Desktop that can let go of every key and button it pressed.
+type inputReleaser interface{ ReleaseInput() }
+
 // DesktopRoutes serve the screen to sessions the person let see it, and input to sessions the
 // person let control it.
 func DesktopRoutes(d Desktop, log *slog.Logger) map[string]Route {
@@ -38,9 +41,14 @@ func DesktopRoutes(d Desktop, log *slog.Logger) map[string]Route {
 				log.Info("framebuffer ended", "err", err)
 			}
 		})},
-		rdp.InputChannel: {Need: tickets.GrantView | tickets.GrantControl, Service: ServiceFunc(func(ctx context.Context, ch ssh.Channel, reqs <-chan *ssh.Request, _ tickets.Grant) {
+		rdp.InputChannel: {Need: tickets.GrantView | tickets.GrantControl, Service: ServiceFunc(func(ctx context.Context, ch ssh.Channel, reqs <-chan *ssh.Request, g tickets.Grant) {
 			go ssh.DiscardRequests(reqs)
-			if err := rdp.ServeInput(ctx, ch, d, rdp.InputOptions{Logger: log}); err != nil {
+			// Both the gateway and this route checked the grant; ViewOnly is a third lock.
+			err := rdp.ServeInput(ctx, ch, d, rdp.InputOptions{Logger: log, ViewOnly: !g.Allows(tickets.GrantControl)})
+			if r, ok := d.(inputReleaser); ok {
+				r.ReleaseInput() // never leave a key or button held down when the technician goes
+			}
+			if err != nil {
 				log.Info("input ended", "err", err)
 			}
 		})},

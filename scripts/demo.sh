@@ -34,7 +34,7 @@ if [ -n "${DISPLAY:-}" ] && xdpyinfo >/dev/null 2>&1; then
   display=$DISPLAY
   echo "using the real display $display"
 else
-  Xvfb -displayfd 3 -screen 0 1920x1080x24 -nolisten tcp 3>"$demo/display" 2>"$demo/xvfb.log" &
+  Xvfb -displayfd 3 -screen 0 1920x1080x24 -nolisten tcp -noreset 3>"$demo/display" 2>"$demo/xvfb.log" &
   pids+=($!)
   for _ in $(seq 100); do [ -s "$demo/display" ] && break; sleep 0.1; done
   display=":$(cat "$demo/display")"
