@@ -1,9 +1,6 @@
 package agent
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,6 +8,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/assistkit/assist/tickets"
 )
 
 // DefaultKeyPath is where the agent keeps its key: the user's config directory.
@@ -36,13 +35,9 @@ func LoadOrCreateKey(path string) (ssh.Signer, error) {
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("agent key: %w", err)
 	}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	signer, keyPEM, err := tickets.NewKey("assist-agent")
 	if err != nil {
-		return nil, fmt.Errorf("generate agent key: %w", err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "assist-agent")
-	if err != nil {
-		return nil, fmt.Errorf("encode agent key: %w", err)
+		return nil, fmt.Errorf("agent key: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("agent key directory: %w", err)
@@ -51,12 +46,12 @@ func LoadOrCreateKey(path string) (ssh.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("write agent key: %w", err)
 	}
-	if _, err := f.Write(pem.EncodeToMemory(block)); err != nil {
+	if _, err := f.Write(keyPEM); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("write agent key: %w", err)
 	}
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("write agent key: %w", err)
 	}
-	return ssh.NewSignerFromKey(priv)
+	return signer, nil
 }

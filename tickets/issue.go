@@ -1,9 +1,6 @@
 package tickets
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"fmt"
 	"time"
 
@@ -33,25 +30,18 @@ func Issue(s Store, codeOrID, technician string, ttl time.Duration, gateways []s
 	if !req.Open() {
 		return nil, Credential{}, fmt.Errorf("request %s is closed", req.Code)
 	}
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	signer, keyPEM, err := NewKey("assist one-time credential for " + req.Code)
 	if err != nil {
-		return nil, Credential{}, fmt.Errorf("generate credential: %w", err)
+		return nil, Credential{}, fmt.Errorf("credential: %w", err)
 	}
-	block, err := ssh.MarshalPrivateKey(priv, "assist one-time credential for "+req.Code)
-	if err != nil {
-		return nil, Credential{}, fmt.Errorf("encode credential: %w", err)
-	}
-	sshPub, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		return nil, Credential{}, fmt.Errorf("encode credential: %w", err)
-	}
+	sshPub := signer.PublicKey()
 	otc := &OTC{
 		Gateways:   gateways,
 		HostKeys:   hostKeys,
 		Request:    req.Code,
 		Technician: technician,
 		Expires:    now.Add(ttl).UTC().Truncate(time.Second),
-		Key:        pem.EncodeToMemory(block),
+		Key:        keyPEM,
 	}
 	// Before anything is recorded: a credential is only worth keeping if its file can be read.
 	if err := otc.checkWritten(); err != nil {

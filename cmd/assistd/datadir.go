@@ -1,9 +1,7 @@
 package main
 
 import (
-	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -52,15 +50,11 @@ func (d dataDir) create() (store *tickets.Bolt, err error) {
 	if err := os.Chmod(string(d), 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	_, hostKey, err := tickets.NewKey("assistd host key")
 	if err != nil {
-		return nil, fmt.Errorf("generate host key: %w", err)
+		return nil, fmt.Errorf("host key: %w", err)
 	}
-	block, err := ssh.MarshalPrivateKey(priv, "assistd host key")
-	if err != nil {
-		return nil, fmt.Errorf("encode host key: %w", err)
-	}
-	if err := writeNew(d.hostKeyPath(), pem.EncodeToMemory(block)); err != nil {
+	if err := writeNew(d.hostKeyPath(), hostKey); err != nil {
 		return nil, err
 	}
 	key := make([]byte, 32)
