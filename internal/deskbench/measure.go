@@ -51,8 +51,6 @@ type pending struct {
 	started chan struct{} // closed when change 0 (the initial scene) is in the X server
 }
 
-func (p *pending) Write(b []byte) (int, error) { return len(b), nil }
-
 func (p *pending) add(c workload.Change) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -110,7 +108,7 @@ func (r *rig) measure(ctx context.Context, mode workload.Mode, d time.Duration, 
 	defer cancel()
 	werr := make(chan error, 1)
 	go func() {
-		werr <- workload.Run(wctx, workload.Options{Display: r.x.Display, Mode: mode, Duration: d + time.Second, Out: pw, Logger: r.log})
+		werr <- workload.Run(wctx, workload.Options{Display: r.x.Display, Mode: mode, Duration: d + 3*time.Second, Out: pw, Logger: r.log})
 		pw.Close()
 	}()
 	go func() {
@@ -134,6 +132,7 @@ func (r *rig) measure(ctx context.Context, mode workload.Mode, d time.Duration, 
 	if err := r.settle(ctx, fb); err != nil {
 		return result{}, err
 	}
+	p.reset()
 	res := result{mode: mode}
 	start := time.Now()
 	deadline := start.Add(d)
@@ -166,17 +165,24 @@ func (r *rig) measure(ctx context.Context, mode workload.Mode, d time.Duration, 
 	return res, nil
 }
 
-// settle pulls updates until none arrives for 300 ms, so the initial scene is not counted.
+// settle pulls and drops updates for a second, so the initial scene and the viewer's first
+// full frame are not counted; a busy workload never goes quiet, so no quiet spell is awaited.
 func (r *rig) settle(ctx context.Context, fb *rdp.FramebufferClient) error {
+	sctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
 	for {
-		sctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-		_, err := fb.Next(sctx)
-		cancel()
-		if err != nil {
+		if _, err := fb.Next(sctx); err != nil {
 			if sctx.Err() != nil && ctx.Err() == nil {
 				return nil
 			}
 			return err
 		}
 	}
+}
+
+// reset forgets the changes made while settling; only later ones are measured.
+func (p *pending) reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.changes, p.total = p.changes[:0], 0
 }
