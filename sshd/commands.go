@@ -36,6 +36,7 @@ func (s *Server) commands(c caller, stdin io.Reader, stdout, stderr io.Writer) *
 	user := &cobra.Command{Use: "user", Short: "Manage technician accounts (admins)"}
 	user.AddCommand(s.cmdUserAdd(c), s.cmdUserList(c), s.cmdUserRemove(c), s.cmdUserPasswd(c))
 	root.AddCommand(req, user, s.cmdAudit(c), s.cmdWhoami(c))
+	markUsage(root)
 	return root
 }
 

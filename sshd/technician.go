@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/assistkit/assist/tickets"
@@ -85,7 +86,10 @@ func (s *Server) execute(sc *ssh.ServerConn, ch ssh.Channel, line string, log *s
 	if err := cmd.ExecuteContext(context.Background()); err != nil {
 		var ue *usageError
 		fmt.Fprintf(ch.Stderr(), "assistd: %v\n", err)
-		if errors.As(err, &ue) || strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "flag") {
+		// Cobra does not type its "unknown command" error; every other usage error is wrapped
+		// by the tree itself (see markUsage).
+		if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
+			fmt.Fprintf(ch.Stderr(), "hint: run 'help' or add --help to a command\n")
 			return 2
 		}
 		return 1
@@ -100,9 +104,27 @@ type caller struct {
 	addr  string // the gateway address the technician reached, for .otc files
 }
 
-type usageError struct{ msg string }
+// usageError is a command line the tree could not accept (exit status 2).
+type usageError struct{ err error }
 
-func (e *usageError) Error() string { return e.msg }
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// markUsage makes flag and argument errors of every command in the tree usage errors.
+func markUsage(cmd *cobra.Command) {
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	if args := cmd.Args; args != nil {
+		cmd.Args = func(c *cobra.Command, a []string) error {
+			if err := args(c, a); err != nil {
+				return &usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		markUsage(sub)
+	}
+}
 
 // splitArgs splits a command line as a POSIX shell would for plain words, single and double
 // quotes and backslash escapes; nothing is expanded.
