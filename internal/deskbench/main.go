@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -26,7 +27,19 @@ func main() {
 	modes := flag.String("modes", "full,typing,scroll,idle", "workloads to run, comma-separated")
 	inFlight := flag.Int("in-flight", 2, "update requests the viewer keeps outstanding")
 	verbose := flag.Bool("v", false, "log what the parts do")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole process (agent, gateway, viewer) to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "deskbench: cpu profile:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	level := slog.LevelWarn
 	if *verbose {
 		level = slog.LevelInfo
