@@ -2,6 +2,7 @@ package sshd
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -15,7 +16,7 @@ import (
 
 func (s *Server) cmdUserAdd(c caller) *cobra.Command {
 	var key, fullName string
-	var admin bool
+	var admin, passwordStdin bool
 	cmd := &cobra.Command{
 		Use:   "add NAME --key 'ssh-ed25519 AAAA…'|-",
 		Short: "Create a technician account (admins)",
@@ -30,11 +31,20 @@ func (s *Server) cmdUserAdd(c caller) *cobra.Command {
 			if err := ValidUserName(name); err != nil {
 				return err
 			}
+			if passwordStdin && key == "-" {
+				return &usageError{errors.New("--key - and --password-stdin both want standard input: give the key as a line")}
+			}
 			keys, err := readKeys(key, cmd.InOrStdin())
 			if err != nil {
 				return err
 			}
-			if err := s.cfg.Store.AddUser(tickets.User{Name: name, FullName: fullName, Keys: keys, Admin: admin}); err != nil {
+			u := tickets.User{Name: name, FullName: fullName, Keys: keys, Admin: admin}
+			if passwordStdin {
+				if u.PasswordHash, err = readPassword(cmd.InOrStdin()); err != nil {
+					return err
+				}
+			}
+			if err := s.cfg.Store.AddUser(u); err != nil {
 				return err
 			}
 			s.audit(tickets.Event{Kind: "user.added", Actor: c.name, Attrs: map[string]string{"user": name, "admin": fmt.Sprint(admin)}})
@@ -45,6 +55,7 @@ func (s *Server) cmdUserAdd(c caller) *cobra.Command {
 	cmd.Flags().StringVar(&key, "key", "", "public key line, or - to read from standard input (required)")
 	cmd.Flags().StringVar(&fullName, "full-name", "", "the technician's full name, shown to the person asked for consent")
 	cmd.Flags().BoolVar(&admin, "admin", false, "may manage accounts and read the audit trail")
+	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read a help-desk web password from standard input")
 	cmd.MarkFlagRequired("key")
 	return cmd
 }
@@ -137,11 +148,7 @@ func (s *Server) cmdUserPasswd(c caller) *cobra.Command {
 				}
 				name = args[0]
 			}
-			line, err := bufio.NewReader(io.LimitReader(cmd.InOrStdin(), 2048)).ReadString('\n')
-			if err != nil && err != io.EOF {
-				return fmt.Errorf("read password: %w", err)
-			}
-			hash, err := tickets.HashPassword(strings.TrimRight(line, "\r\n"))
+			hash, err := readPassword(cmd.InOrStdin())
 			if err != nil {
 				return err
 			}
@@ -153,6 +160,15 @@ func (s *Server) cmdUserPasswd(c caller) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// readPassword reads one line from r and hashes it for the web screen.
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(r, 2048)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	return tickets.HashPassword(strings.TrimRight(line, "\r\n"))
 }
 
 func (s *Server) cmdAudit(c caller) *cobra.Command {

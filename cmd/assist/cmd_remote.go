@@ -80,8 +80,8 @@ func runRemote(ctx context.Context, g *globalOptions, args []string, stdin io.Re
 	return nil
 }
 
-// keyFromFile turns "user add NAME --key FILE" into "--key -" with FILE on stdin, since the
-// gateway cannot read the technician's files.
+// keyFromFile turns "user add NAME --key FILE" into "--key 'KEY LINES'", since the gateway
+// cannot read the technician's files; standard input stays free for --password-stdin.
 func keyFromFile(args []string, stdin io.Reader) ([]string, io.Reader, error) {
 	if len(args) < 2 || args[0] != "user" || args[1] != "add" {
 		return args, stdin, nil
@@ -105,11 +105,11 @@ func keyFromFile(args []string, stdin io.Reader) ([]string, io.Reader, error) {
 			return nil, nil, fmt.Errorf("--key: %w", err)
 		}
 		if a == "--key" {
-			out[i+1] = "-"
+			out[i+1] = string(data)
 		} else {
-			out[i] = "--key=-"
+			out[i] = "--key=" + string(data)
 		}
-		return out, strings.NewReader(string(data)), nil
+		return out, stdin, nil
 	}
 	return out, stdin, nil
 }
