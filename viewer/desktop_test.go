@@ -3,12 +3,14 @@ package viewer_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image"
 	"image/png"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,5 +106,51 @@ func TestSnapshotEqualsServerScreenshot(t *testing.T) {
 	}
 	if diff != 0 {
 		t.Fatalf("%d pixels differ between the snapshot and the X server's own screenshot", diff)
+	}
+}
+
+// TestHeadlessTrace pulls updates without a page and checks each JSON line: arrival time, and
+// every rectangle's place, encoding and size on the wire.
+func TestHeadlessTrace(t *testing.T) {
+	s, display := desktopSession(t, tickets.GrantView, "-screen", "0", "1280x720x24")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out testenv.SyncBuffer
+	done := make(chan error, 1)
+	go func() { done <- viewer.Trace(ctx, s, -1, 2, &out) }()
+	startXterm(t, display) // draws while the trace runs
+	testenv.WaitFor(t, 10*time.Second, "a few traced updates", func() bool { return strings.Count(out.String(), "\n") >= 3 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	type rect struct {
+		X, Y, W, H int
+		Enc        string
+		Bytes      int
+	}
+	var covered int
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	for i, line := range lines {
+		var u struct {
+			T     int64  `json:"t"`
+			Rects []rect `json:"rects"`
+		}
+		if err := json.Unmarshal([]byte(line), &u); err != nil {
+			t.Fatalf("line %d %q: %v", i, line, err)
+		}
+		if u.T < time.Now().Add(-time.Minute).UnixNano() || u.T > time.Now().UnixNano() {
+			t.Fatalf("line %d: arrival %d is not a recent Unix time in ns", i, u.T)
+		}
+		for _, r := range u.Rects {
+			if r.W <= 0 || r.H <= 0 || r.Bytes <= 0 || !strings.Contains("solid raw zstd palette copy", r.Enc) || r.Enc == "" {
+				t.Fatalf("line %d: implausible rectangle %+v", i, r)
+			}
+			if i == 0 {
+				covered += r.W * r.H
+			}
+		}
+	}
+	if covered != 1280*720 {
+		t.Fatalf("the first update covers %d pixels, want the whole 1280x720 screen", covered)
 	}
 }
