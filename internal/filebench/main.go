@@ -6,6 +6,10 @@
 // (VmHWM) of the gateway and the agent.
 //
 //	go build -o bin/filebench ./internal/filebench && bin/filebench -size 1GiB
+//
+// The children inherit the environment, so GOGC=200 bin/filebench shows what a garbage
+// collector setting in assistd and assist-agent would change. -cpuprofile DIR writes each
+// process's CPU profile.
 package main
 
 import (
