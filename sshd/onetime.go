@@ -99,10 +99,14 @@ func (s *Server) openFileSession(ss *session, sc *ssh.ServerConn, nc ssh.NewChan
 		return
 	}
 	for r := range reqs {
+		// Reasons go to stderr before the refusal: OpenSSH's clients quit as soon as they hear it.
 		if r.Type != "subsystem" || subsystemName(r.Payload) != "sftp" {
+			final := r.Type == "shell" || r.Type == "exec" || r.Type == "subsystem"
+			if final {
+				fmt.Fprintf(ch.Stderr(), "assistd: a one-time session offers only the sftp subsystem (scp needs its default SFTP mode, not -O)\r\n")
+			}
 			s.refuseRequest(r, sc, log)
-			if r.Type == "shell" || r.Type == "exec" || r.Type == "subsystem" {
-				fmt.Fprintf(ch.Stderr(), "assistd: a one-time session offers only the sftp subsystem\r\n")
+			if final {
 				ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{1}))
 				ch.Close()
 				return
@@ -128,8 +132,8 @@ func (s *Server) openFileSession(ss *session, sc *ssh.ServerConn, nc ssh.NewChan
 			}
 		}
 		if err != nil {
-			r.Reply(false, nil)
 			fmt.Fprintf(ch.Stderr(), "assistd: %s\r\n", err)
+			r.Reply(false, nil)
 			ch.Close()
 			return
 		}
