@@ -21,4 +21,4 @@ fi
 echo
 echo "== file transfer through the gateway vs OpenSSH"
 go build -o bin/filebench ./internal/filebench
-bin/filebench -size "${BENCH_FILE_SIZE:-1GiB}"
+bin/filebench -size "${BENCH_FILE_SIZE:-1GiB}" -runs 2

@@ -11,7 +11,10 @@ import (
 
 var version = "dev"
 
-func main() { cli.Main(newRootCommand()) }
+func main() {
+	cli.ThroughputGC()
+	cli.Main(newRootCommand())
+}
 
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{

@@ -16,6 +16,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/assistkit/assist/internal/cli"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -46,6 +47,9 @@ func main() {
 			os.Exit(1)
 		}
 		defer stop()
+	}
+	if *role != "" {
+		cli.ThroughputGC() // as assistd and assist-agent set it in their main
 	}
 	var err error
 	switch *role {
