@@ -16,7 +16,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/assistkit/assist/internal/cli"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -25,6 +24,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/assistkit/assist/internal/cli"
 )
 
 func main() {
