@@ -2,12 +2,14 @@ package agent
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"os"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/assistkit/assist/internal/sftppacket"
 	"github.com/assistkit/assist/tickets"
 )
 
@@ -41,7 +43,7 @@ func serveSFTP(ctx context.Context, ch ssh.Channel, reqs <-chan *ssh.Request, g 
 		if !g.Allows(tickets.GrantFilesWrite) {
 			opts = append(opts, sftp.ReadOnly())
 		}
-		srv, err := sftp.NewServer(packetChannel{ch, &packetWriter{w: ch}, ch}, opts...)
+		srv, err := sftp.NewServer(packetChannel{ch, sftppacket.NewWriter(ch), ch}, opts...)
 		if err != nil {
 			log.Error("start sftp server", "err", err)
 			return
@@ -57,4 +59,11 @@ func serveSFTP(ctx context.Context, ch ssh.Channel, reqs <-chan *ssh.Request, g 
 		srv.Close()
 		return
 	}
+}
+
+// packetChannel is the SSH channel with its writes gathered into whole SFTP packets.
+type packetChannel struct {
+	io.Reader
+	io.Writer
+	io.Closer
 }

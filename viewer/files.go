@@ -16,6 +16,8 @@ import (
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/assistkit/assist/internal/sftppacket"
 )
 
 // maxPacket is the SFTP data size per request. Larger packets silently corrupted data against
@@ -79,7 +81,7 @@ func OpenFiles(c *ssh.Client) (*Files, error) {
 	}
 	buf := &lockedBuffer{}
 	go io.Copy(buf, stderr)
-	c2, err := sftp.NewClientPipe(r, packetWriteCloser{&packetWriter{w: w}, w},
+	c2, err := sftp.NewClientPipe(r, packetWriteCloser{sftppacket.NewWriter(w), w},
 		sftp.MaxPacket(maxPacket),
 		sftp.MaxConcurrentRequestsPerFile(concurrentRequests),
 		sftp.UseConcurrentReads(true),
@@ -369,4 +371,10 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// packetWriteCloser gathers writes into whole SFTP packets and closes what it writes to.
+type packetWriteCloser struct {
+	io.Writer
+	io.Closer
 }

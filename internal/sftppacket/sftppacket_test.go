@@ -1,4 +1,4 @@
-package agent
+package sftppacket
 
 import (
 	"bytes"
@@ -28,7 +28,7 @@ func FuzzPacketWriter(f *testing.F) {
 		pa, pb := append(lengthOf(a), a...), append(lengthOf(b), b...)
 		stream := append(append([]byte(nil), pa...), pb...)
 		w := &writes{}
-		p := &packetWriter{w: w}
+		p := &writer{w: w}
 		for _, part := range split(stream, int(cut1), int(cut2)) {
 			if n, err := p.Write(part); n != len(part) || err != nil {
 				t.Fatalf("Write = %d, %v", n, err)
@@ -55,7 +55,7 @@ func TestPacketWriterPassesOversizedPacketsThrough(t *testing.T) {
 	stream := append(lengthOf(body), body...)
 	stream = append(stream, append(lengthOf([]byte("next")), "next"...)...)
 	w := &writes{}
-	p := &packetWriter{w: w}
+	p := &writer{w: w}
 	p.Write(stream[:100])
 	p.Write(stream[100:])
 	if got := bytes.Join(w.got, nil); !bytes.Equal(got, stream) {

@@ -1,17 +1,20 @@
-package viewer
+// Package sftppacket hands every SFTP packet to an SSH channel in one Write. pkg/sftp writes a
+// packet's header and its data separately, and an SSH channel sends each Write as at least one SSH
+// packet: two packets, two encryptions and two system calls per 32 KiB of data on every hop.
+// pkg/sftp serialises whole packets, so Write sees them one after another, each starting with its
+// length. The agent's SFTP server and the viewer's client both use it.
+package sftppacket
 
 import (
 	"encoding/binary"
 	"io"
 )
 
-// packetWriter hands every SFTP packet to w in one Write. pkg/sftp writes a packet's header and
-// its data separately, and an SSH channel sends each Write as at least one SSH packet: two
-// packets, two encryptions and two system calls per 32 KiB of data on every hop. pkg/sftp
-// serialises whole packets, so Write sees them one after another, each starting with its
-// length. (agent/files_frame.go holds the same for the agent's side: agent and viewer share no
-// code but the wire's.)
-type packetWriter struct {
+// NewWriter returns a writer that gathers each SFTP packet written to it and passes it to w in
+// one Write; a packet larger than pkg/sftp's limit passes through unbuffered.
+func NewWriter(w io.Writer) io.Writer { return &writer{w: w} }
+
+type writer struct {
 	w    io.Writer
 	buf  []byte
 	pass int // bytes of an oversized packet still to pass straight through
@@ -20,7 +23,7 @@ type packetWriter struct {
 // maxBuffered is the largest packet gathered: pkg/sftp's own limit is 256 KiB.
 const maxBuffered = 256<<10 + 1024
 
-func (p *packetWriter) Write(b []byte) (int, error) {
+func (p *writer) Write(b []byte) (int, error) {
 	n := len(b)
 	for len(b) > 0 {
 		if p.pass > 0 {
@@ -57,10 +60,4 @@ func (p *packetWriter) Write(b []byte) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// packetWriteCloser is a packetWriter that closes what it writes to.
-type packetWriteCloser struct {
-	*packetWriter
-	io.Closer
 }
