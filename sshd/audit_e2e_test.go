@@ -48,6 +48,12 @@ func TestAuditFullSession(t *testing.T) {
 	ch.CloseWrite()
 	io.ReadAll(ch)
 	ch.Close()
+	// The gateway records the close once both halves of its splice are done; wait for it, so the
+	// trail's order below is the order of what the test did.
+	testenv.WaitFor(t, 10*time.Second, "framebuffer channel.closed", func() bool {
+		ev, _ := g.Store.Events(tickets.EventFilter{Kind: "channel.closed"})
+		return len(ev) == 1
+	})
 
 	dir := t.TempDir()
 	fc, err := sftp.NewClient(s.Client, sftp.MaxPacket(32<<10))
