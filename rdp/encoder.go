@@ -33,15 +33,16 @@ type encoder struct {
 	captured []bool            // this frame: the tile was captured and diffed
 	dirty    []image.Rectangle // this frame: the changed pixels of the tile, or empty
 
-	zenc  *zstd.Encoder
-	pal   palette
-	pbuf  []byte    // palette colours scratch
-	idx   []byte    // palette index per pixel scratch
-	pix   []byte    // packed pixels scratch
-	zbuf  []byte    // compressed scratch
-	msg   wire.Rect // reused so that encoding allocates nothing per rectangle
-	rects []RectInfo
-	scr   scrollFinder
+	zenc   *zstd.Encoder
+	pal    palette
+	pbuf   []byte    // palette colours scratch
+	idx    []byte    // palette index per pixel scratch
+	pix    []byte    // packed pixels scratch
+	zbuf   []byte    // compressed scratch
+	msg    wire.Rect // reused so that encoding allocates nothing per rectangle
+	rects  []RectInfo
+	scr    scrollFinder
+	solids []tileSolid // encodeRow's scratch: per tile of the row
 }
 
 func newEncoder(bounds image.Rectangle, caps uint64) *encoder {
@@ -195,38 +196,51 @@ func (e *encoder) encode(cur *image.RGBA, region image.Rectangle, out []byte) []
 // encodeRow sends the dirty tiles of one tile row, merging neighbours: solid tiles of one
 // colour whose boxes line up become one solid rectangle, other neighbours one pixel rectangle.
 func (e *encoder) encodeRow(cur *image.RGBA, ty, tx0, tx1 int, out []byte) []byte {
+	// Each tile's colour is looked at once, not again as the neighbour of the one before.
+	e.solids = e.solids[:0]
+	for tx := tx0; tx < tx1; tx++ {
+		var s tileSolid
+		if r := e.dirty[ty*e.tw+tx]; !r.Empty() && e.caps&wire.CapSolid != 0 {
+			s.c, s.ok = solid(cur, r)
+		}
+		e.solids = append(e.solids, s)
+	}
 	for tx := tx0; tx < tx1; {
 		r := e.dirty[ty*e.tw+tx]
 		if r.Empty() {
 			tx++
 			continue
 		}
-		c, isSolid := solid(cur, r)
-		isSolid = isSolid && e.caps&wire.CapSolid != 0
+		s := e.solids[tx-tx0]
 		end := tx + 1
 		for ; end < tx1; end++ {
 			n := e.dirty[ty*e.tw+end]
 			if n.Empty() || n.Union(r).Dx() > maxRunWidth {
 				break
 			}
-			nc, nSolid := solid(cur, n)
-			nSolid = nSolid && e.caps&wire.CapSolid != 0
-			if isSolid != nSolid {
+			ns := e.solids[end-tx0]
+			if s.ok != ns.ok {
 				break
 			}
-			if isSolid && (nc != c || n.Min.Y != r.Min.Y || n.Max.Y != r.Max.Y || n.Min.X != r.Max.X) {
+			if s.ok && (ns.c != s.c || n.Min.Y != r.Min.Y || n.Max.Y != r.Max.Y || n.Min.X != r.Max.X) {
 				break
 			}
 			r = r.Union(n)
 		}
-		if isSolid {
-			out = e.appendSolid(r, c, out)
+		if s.ok {
+			out = e.appendSolid(r, s.c, out)
 		} else {
 			out = e.appendPixels(cur, r, out)
 		}
 		tx = end
 	}
 	return out
+}
+
+// tileSolid says whether a dirty tile is of one colour, and which.
+type tileSolid struct {
+	c  [3]byte
+	ok bool
 }
 
 func (e *encoder) appendSolid(r image.Rectangle, c [3]byte, out []byte) []byte {

@@ -54,20 +54,34 @@ func fill(img *image.RGBA, r image.Rectangle, c [3]byte) {
 }
 
 // solid reports whether every pixel of r has the same RGB, and which. Alpha is ignored: the
-// wire carries none.
+// wire carries none. After the first row, a row equal byte for byte to it (the usual case:
+// captures are opaque) is one memory compare.
 func solid(img *image.RGBA, r image.Rectangle) ([3]byte, bool) {
-	first := rowBytes(img, r.Min.X, r.Min.X+1, r.Min.Y)
+	first := rowBytes(img, r.Min.X, r.Max.X, r.Min.Y)
 	c := [3]byte{first[0], first[1], first[2]}
-	want := binary.LittleEndian.Uint32([]byte{c[0], c[1], c[2], 0}) // RGB in the low 24 bits
-	for y := r.Min.Y; y < r.Max.Y; y++ {
+	want := binary.LittleEndian.Uint32(first) & 0xffffff
+	if !solidRow(first, want) {
+		return c, false
+	}
+	for y := r.Min.Y + 1; y < r.Max.Y; y++ {
 		row := rowBytes(img, r.Min.X, r.Max.X, y)
-		for i := 0; i+4 <= len(row); i += 4 {
-			if binary.LittleEndian.Uint32(row[i:])&0xffffff != want {
-				return c, false
-			}
+		if !bytes.Equal(row, first) && !solidRow(row, want) {
+			return c, false
 		}
 	}
 	return c, true
+}
+
+// solidRow reports whether every pixel of row has the RGB want (low 24 bits, R lowest).
+func solidRow(row []byte, want uint32) bool {
+	want2 := uint64(want) | uint64(want)<<32
+	i := 0
+	for ; i+8 <= len(row); i += 8 {
+		if binary.LittleEndian.Uint64(row[i:])&0x00ffffff_00ffffff != want2 {
+			return false
+		}
+	}
+	return i == len(row) || binary.LittleEndian.Uint32(row[i:])&0xffffff == want
 }
 
 // copyRect copies the rectangle of dst's size from src (top-left) to dst within one image,
