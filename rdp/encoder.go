@@ -3,6 +3,7 @@ package rdp
 import (
 	"fmt"
 	"image"
+	"runtime"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -33,28 +34,35 @@ type encoder struct {
 	captured []bool            // this frame: the tile was captured and diffed
 	dirty    []image.Rectangle // this frame: the changed pixels of the tile, or empty
 
-	zenc   *zstd.Encoder
-	pal    palette
-	pbuf   []byte    // palette colours scratch
-	idx    []byte    // palette index per pixel scratch
-	pix    []byte    // packed pixels scratch
-	zbuf   []byte    // compressed scratch
-	msg    wire.Rect // reused so that encoding allocates nothing per rectangle
-	rects  []RectInfo
-	scr    scrollFinder
-	solids []tileSolid // encodeRow's scratch: per tile of the row
+	zenc    *zstd.Encoder // shared by the coders: EncodeAll runs one per worker at once
+	coders  []*rectCoder  // one per worker; coders[0] also sends the scroll copies
+	rows    []rowOut      // per tile row of the screen: what encodeRow produced
+	head    rowOut        // the copy rectangles, sent before the rows
+	rects   []RectInfo    // what the last encode appended
+	scr     scrollFinder
+	workers int
 }
 
 func newEncoder(bounds image.Rectangle, caps uint64) *encoder {
+	return newEncoderWorkers(bounds, caps, min(runtime.GOMAXPROCS(0), maxWorkers))
+}
+
+// newEncoderWorkers is newEncoder with the number of goroutines that diff and encode the tile
+// rows of a large change.
+func newEncoderWorkers(bounds image.Rectangle, caps uint64, workers int) *encoder {
+	workers = max(workers, 1)
 	zenc, err := zstd.NewWriter(nil,
 		zstd.WithEncoderLevel(zstd.SpeedFastest),
-		zstd.WithEncoderConcurrency(1),
+		zstd.WithEncoderConcurrency(workers),
 		zstd.WithEncoderCRC(false),
 		zstd.WithSingleSegment(true))
 	if err != nil {
 		panic(fmt.Sprintf("rdp: zstd encoder: %v", err)) // only bad options fail
 	}
-	e := &encoder{caps: caps, zenc: zenc}
+	e := &encoder{caps: caps, zenc: zenc, workers: workers}
+	for range workers {
+		e.coders = append(e.coders, &rectCoder{caps: caps, zenc: zenc})
+	}
 	e.reset(bounds)
 	return e
 }
@@ -71,6 +79,10 @@ func (e *encoder) reset(bounds image.Rectangle) {
 	e.forced = make([]bool, n)
 	e.captured = make([]bool, n)
 	e.dirty = make([]image.Rectangle, n)
+	e.rows = make([]rowOut, e.th)
+	for _, c := range e.coders {
+		c.prev = e.prev
+	}
 }
 
 func (e *encoder) tile(tx, ty int) image.Rectangle {
@@ -157,30 +169,57 @@ func (e *encoder) captureAreas(dst []image.Rectangle, region image.Rectangle) []
 // encode compares cur (the virtual screen's bounds; valid wherever captureAreas pointed) with
 // what the viewer has, inside region, appends the rectangle messages to out and brings prev
 // up to date. e.rects describes what was appended.
+//
+// Tile rows are independent once scrolls are found (each touches only its own band of prev),
+// so a large change is diffed and encoded a tile row at a time on e.workers goroutines, each
+// row into its own buffer, and the rows are then appended in order.
 func (e *encoder) encode(cur *image.RGBA, region image.Rectangle, out []byte) []byte {
-	e.rects = e.rects[:0]
 	region = region.Intersect(e.bounds)
 	tx0, ty0, tx1, ty1 := e.tileSpan(region)
+	wanted := 0
 	for ty := ty0; ty < ty1; ty++ {
 		for tx := tx0; tx < tx1; tx++ {
 			i := ty*e.tw + tx
-			t := e.tile(tx, ty).Intersect(region)
 			e.captured[i] = e.wanted(i, region)
+			if e.captured[i] {
+				wanted++
+			}
+		}
+	}
+	e.forRows(ty0, ty1, wanted >= minParallelTiles, func(_ *rectCoder, ty int) {
+		for tx := tx0; tx < tx1; tx++ {
+			i := ty*e.tw + tx
 			switch {
 			case e.forced[i]:
-				e.dirty[i] = t
+				e.dirty[i] = e.tile(tx, ty).Intersect(region)
 			case e.captured[i]:
-				e.dirty[i] = changed(e.prev, cur, t)
+				e.dirty[i] = changed(e.prev, cur, e.tile(tx, ty).Intersect(region))
 			default:
 				e.dirty[i] = image.Rectangle{}
 			}
 		}
-	}
+	})
+	e.head.reset()
 	if e.caps&wire.CapCopy != 0 {
-		out = e.encodeScrolls(cur, tx0, ty0, tx1, ty1, out)
+		e.encodeScrolls(cur, tx0, ty0, tx1, ty1)
 	}
+	dirty := 0
 	for ty := ty0; ty < ty1; ty++ {
-		out = e.encodeRow(cur, ty, tx0, tx1, out)
+		for tx := tx0; tx < tx1; tx++ {
+			if !e.dirty[ty*e.tw+tx].Empty() {
+				dirty++
+			}
+		}
+	}
+	e.forRows(ty0, ty1, dirty >= minParallelTiles, func(c *rectCoder, ty int) {
+		e.rows[ty].reset()
+		e.encodeRow(c, cur, ty, tx0, tx1, &e.rows[ty])
+	})
+	e.rects = append(e.rects[:0], e.head.rects...)
+	out = append(out, e.head.buf...)
+	for ty := ty0; ty < ty1; ty++ {
+		out = append(out, e.rows[ty].buf...)
+		e.rects = append(e.rects, e.rows[ty].rects...)
 		for tx := tx0; tx < tx1; tx++ {
 			i := ty*e.tw + tx
 			e.forced[i], e.captured[i] = false, false
@@ -195,15 +234,15 @@ func (e *encoder) encode(cur *image.RGBA, region image.Rectangle, out []byte) []
 
 // encodeRow sends the dirty tiles of one tile row, merging neighbours: solid tiles of one
 // colour whose boxes line up become one solid rectangle, other neighbours one pixel rectangle.
-func (e *encoder) encodeRow(cur *image.RGBA, ty, tx0, tx1 int, out []byte) []byte {
+func (e *encoder) encodeRow(c *rectCoder, cur *image.RGBA, ty, tx0, tx1 int, o *rowOut) {
 	// Each tile's colour is looked at once, not again as the neighbour of the one before.
-	e.solids = e.solids[:0]
+	c.solids = c.solids[:0]
 	for tx := tx0; tx < tx1; tx++ {
 		var s tileSolid
 		if r := e.dirty[ty*e.tw+tx]; !r.Empty() && e.caps&wire.CapSolid != 0 {
 			s.c, s.ok = solid(cur, r)
 		}
-		e.solids = append(e.solids, s)
+		c.solids = append(c.solids, s)
 	}
 	for tx := tx0; tx < tx1; {
 		r := e.dirty[ty*e.tw+tx]
@@ -211,14 +250,14 @@ func (e *encoder) encodeRow(cur *image.RGBA, ty, tx0, tx1 int, out []byte) []byt
 			tx++
 			continue
 		}
-		s := e.solids[tx-tx0]
+		s := c.solids[tx-tx0]
 		end := tx + 1
 		for ; end < tx1; end++ {
 			n := e.dirty[ty*e.tw+end]
 			if n.Empty() || n.Union(r).Dx() > maxRunWidth {
 				break
 			}
-			ns := e.solids[end-tx0]
+			ns := c.solids[end-tx0]
 			if s.ok != ns.ok {
 				break
 			}
@@ -228,69 +267,16 @@ func (e *encoder) encodeRow(cur *image.RGBA, ty, tx0, tx1 int, out []byte) []byt
 			r = r.Union(n)
 		}
 		if s.ok {
-			out = e.appendSolid(r, s.c, out)
+			c.appendSolid(r, s.c, o)
 		} else {
-			out = e.appendPixels(cur, r, out)
+			c.appendPixels(cur, r, o)
 		}
 		tx = end
 	}
-	return out
 }
 
 // tileSolid says whether a dirty tile is of one colour, and which.
 type tileSolid struct {
 	c  [3]byte
 	ok bool
-}
-
-func (e *encoder) appendSolid(r image.Rectangle, c [3]byte, out []byte) []byte {
-	e.msg = wire.Rect{X: int32(r.Min.X), Y: int32(r.Min.Y), W: uint32(r.Dx()), H: uint32(r.Dy()), Enc: wire.EncSolid, Data: c[:]}
-	fill(e.prev, r, c)
-	return e.appendMsg(r, "solid", out)
-}
-
-// appendPixels sends r as a palette when it has few colours, else as RGB; zstd-compressed
-// unless compression does not pay.
-func (e *encoder) appendPixels(cur *image.RGBA, r image.Rectangle, out []byte) []byte {
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		copy(rowBytes(e.prev, r.Min.X, r.Max.X, y), rowBytes(cur, r.Min.X, r.Max.X, y))
-	}
-	ok := false
-	if e.caps&wire.CapPalette != 0 {
-		e.idx, ok = e.pal.collect(e.idx, cur, r)
-	}
-	if ok && e.pal.n >= 2 {
-		e.pix = e.pal.pack(e.pix[:0], e.idx, r.Dx())
-		e.pbuf = e.pal.appendRGB(e.pbuf[:0])
-		e.msg = wire.Rect{X: int32(r.Min.X), Y: int32(r.Min.Y), W: uint32(r.Dx()), H: uint32(r.Dy()), Enc: wire.EncPalette, Palette: e.pbuf, Data: e.pix}
-		if e.caps&wire.CapZstd != 0 {
-			if e.zbuf = e.zenc.EncodeAll(e.pix, e.zbuf[:0]); len(e.zbuf) < len(e.pix) {
-				e.msg.Zstd, e.msg.Data = true, e.zbuf
-			}
-		}
-		return e.appendMsg(r, "palette", out)
-	}
-	e.pix = packRGB(e.pix[:0], cur, r)
-	e.msg = wire.Rect{X: int32(r.Min.X), Y: int32(r.Min.Y), W: uint32(r.Dx()), H: uint32(r.Dy()), Enc: wire.EncRaw, Data: e.pix}
-	name := "raw"
-	if e.caps&wire.CapZstd != 0 {
-		e.zbuf = e.zenc.EncodeAll(e.pix, e.zbuf[:0])
-		if len(e.zbuf) < len(e.pix) {
-			e.msg.Enc, e.msg.Data, name = wire.EncZstd, e.zbuf, "zstd"
-		}
-	}
-	return e.appendMsg(r, name, out)
-}
-
-func (e *encoder) appendCopy(r image.Rectangle, src image.Point, out []byte) []byte {
-	e.msg = wire.Rect{X: int32(r.Min.X), Y: int32(r.Min.Y), W: uint32(r.Dx()), H: uint32(r.Dy()), Enc: wire.EncCopy, SrcX: int32(src.X), SrcY: int32(src.Y)}
-	copyRect(e.prev, r, src)
-	return e.appendMsg(r, "copy", out)
-}
-
-func (e *encoder) appendMsg(r image.Rectangle, enc string, out []byte) []byte {
-	n := len(out)
-	out = wire.Append(out, &e.msg)
-	e.rects = append(e.rects, RectInfo{X: r.Min.X, Y: r.Min.Y, W: r.Dx(), H: r.Dy(), Enc: enc, Bytes: len(out) - n})
-	return out
 }

@@ -68,7 +68,11 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		func() *image.RGBA { return desktop(w, h, 1) },
 	}
 	for _, poll := range []bool{true, false} {
-		e := newEncoder(image.Rect(0, 0, w, h), allCaps)
+		workers := 1 // one goroutine, and more goroutines than this machine may have cores
+		if poll {
+			workers = 3
+		}
+		e := newEncoderWorkers(image.Rect(0, 0, w, h), allCaps, workers)
 		c := newTestClient(t, []Monitor{{W: w, H: h}})
 		e.forceAll(e.bounds)
 		for i, frame := range frames {

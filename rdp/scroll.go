@@ -23,7 +23,7 @@ type scrollFinder struct {
 // encodeScrolls looks, in each connected group of changed tiles, for a block of rows that moved
 // vertically (a terminal or a page scrolling) and sends it as one copy rectangle. The tiles are
 // then diffed again, so only what the copy did not explain (the new line) is sent as pixels.
-func (e *encoder) encodeScrolls(cur *image.RGBA, tx0, ty0, tx1, ty1 int, out []byte) []byte {
+func (e *encoder) encodeScrolls(cur *image.RGBA, tx0, ty0, tx1, ty1 int) {
 	s := &e.scr
 	if s.rows == nil {
 		s.seed = maphash.MakeSeed()
@@ -47,13 +47,12 @@ func (e *encoder) encodeScrolls(cur *image.RGBA, tx0, ty0, tx1, ty1 int, out []b
 			if !ok {
 				continue
 			}
-			out = e.appendCopy(dst, src, out)
+			e.coders[0].appendCopy(dst, src, &e.head)
 			for _, j := range s.comps {
 				e.dirty[j] = changed(e.prev, cur, e.tile(j%e.tw, j/e.tw).Intersect(box))
 			}
 		}
 	}
-	return out
 }
 
 // component collects in s.comps the (not forced) dirty tiles connected to tile i and returns the box
