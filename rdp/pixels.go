@@ -37,19 +37,20 @@ func unpackRGB(img *image.RGBA, r image.Rectangle, src []byte) {
 	}
 }
 
-// fill paints r with one RGB colour.
+// fill paints r with one RGB colour: the first row by doubling copies (log(n) calls), every
+// other row as one copy of the first.
 func fill(img *image.RGBA, r image.Rectangle, c [3]byte) {
+	if r.Empty() {
+		return
+	}
 	px := [4]byte{c[0], c[1], c[2], 0xff}
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		row := rowBytes(img, r.Min.X, r.Max.X, y)
-		if len(row) == 0 {
-			continue
-		}
-		copy(row, px[:])
-		// Doubling copies fill a row in log(n) calls.
-		for n := 4; n < len(row); n *= 2 {
-			copy(row[n:], row[:n])
-		}
+	first := rowBytes(img, r.Min.X, r.Max.X, r.Min.Y)
+	copy(first, px[:])
+	for n := 4; n < len(first); n *= 2 {
+		copy(first[n:], first[:n])
+	}
+	for y := r.Min.Y + 1; y < r.Max.Y; y++ {
+		copy(rowBytes(img, r.Min.X, r.Max.X, y), first)
 	}
 }
 

@@ -42,12 +42,12 @@ func (c *rectCoder) appendSolid(r image.Rectangle, col [3]byte, o *rowOut) {
 // appendPixels sends r as a palette when it has few colours, else as RGB; zstd-compressed
 // unless compression does not pay.
 func (c *rectCoder) appendPixels(cur *image.RGBA, r image.Rectangle, o *rowOut) {
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		copy(rowBytes(c.prev, r.Min.X, r.Max.X, y), rowBytes(cur, r.Min.X, r.Max.X, y))
-	}
 	ok := false
 	if c.caps&wire.CapPalette != 0 {
 		c.idx, ok = c.pal.collect(c.idx, cur, r)
+	}
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		copy(rowBytes(c.prev, r.Min.X, r.Max.X, y), rowBytes(cur, r.Min.X, r.Max.X, y))
 	}
 	if ok && c.pal.n >= 2 {
 		c.pix = c.pal.pack(c.pix[:0], c.idx, r.Dx())

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"hash/maphash"
 	"image"
+	"slices"
+	"sync"
 )
 
 // minScrollRows is the shortest run of moved rows worth a copy rectangle: a copy costs about
@@ -89,10 +91,21 @@ func (e *encoder) component(i, tx0, ty0, tx1, ty1 int) image.Rectangle {
 func (e *encoder) findScroll(cur *image.RGBA, box image.Rectangle) (image.Rectangle, image.Point, bool) {
 	s := &e.scr
 	n := box.Dy()
-	s.prevH, s.curH = s.prevH[:0], s.curH[:0]
-	for y := box.Min.Y; y < box.Max.Y; y++ {
-		s.prevH = append(s.prevH, s.rowHash(rowBytes(e.prev, box.Min.X, box.Max.X, y)))
-		s.curH = append(s.curH, s.rowHash(rowBytes(cur, box.Min.X, box.Max.X, y)))
+	s.prevH, s.curH = slices.Grow(s.prevH[:0], n)[:n], slices.Grow(s.curH[:0], n)[:n]
+	hashRows := func(img *image.RGBA, dst []uint64) {
+		for i := range dst {
+			dst[i] = s.rowHash(rowBytes(img, box.Min.X, box.Max.X, box.Min.Y+i))
+		}
+	}
+	if e.workers > 1 && box.Dx()*n >= minParallelTiles*tileSize*tileSize {
+		// The scroll pass runs before the rows are shared out: hash prev and cur side by side.
+		var wg sync.WaitGroup
+		wg.Go(func() { hashRows(e.prev, s.prevH) })
+		hashRows(cur, s.curH)
+		wg.Wait()
+	} else {
+		hashRows(e.prev, s.prevH)
+		hashRows(cur, s.curH)
 	}
 	clear(s.rows)
 	for i, h := range s.prevH {
