@@ -62,19 +62,38 @@ func orDefault(d, def time.Duration) time.Duration {
 
 // dial opens TCP with ctx and runs the SSH handshake.
 func dial(ctx context.Context, addr string, cfg *ssh.ClientConfig) (*ssh.Client, error) {
+	c, chans, reqs, err := connect(ctx, addr, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return ssh.NewClient(c, chans, reqs), nil
+}
+
+// loginError is a handshake or authentication that failed after the TCP connection was made.
+type loginError struct {
+	addr string
+	err  error
+}
+
+func (e *loginError) Error() string { return fmt.Sprintf("log in to gateway %s: %v", e.addr, e.err) }
+func (e *loginError) Unwrap() error { return e.err }
+
+// connect opens TCP with ctx and runs the SSH handshake within cfg.Timeout; a failed handshake
+// is a *loginError.
+func connect(ctx context.Context, addr string, cfg *ssh.ClientConfig) (ssh.Conn, <-chan ssh.NewChannel, <-chan *ssh.Request, error) {
 	d := net.Dialer{Timeout: cfg.Timeout}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("connect to gateway %s: %w", addr, err)
+		return nil, nil, nil, fmt.Errorf("connect to gateway %s: %w", addr, err)
 	}
 	nc.SetDeadline(time.Now().Add(cfg.Timeout))
 	c, chans, reqs, err := ssh.NewClientConn(nc, addr, cfg)
 	if err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("log in to gateway %s: %w", addr, err)
+		return nil, nil, nil, &loginError{addr, err}
 	}
 	nc.SetDeadline(time.Time{})
-	return ssh.NewClient(c, chans, reqs), nil
+	return c, chans, reqs, nil
 }
 
 // auth prefers an explicit identity file, then the ssh-agent, then ~/.ssh/id_ed25519.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"time"
 
@@ -58,22 +57,18 @@ func DialOTC(ctx context.Context, o *tickets.OTC) (*Session, error) {
 }
 
 func dialSession(ctx context.Context, addr string, cfg *ssh.ClientConfig, o *tickets.OTC) (*Session, error) {
-	d := net.Dialer{Timeout: cfg.Timeout}
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	c, chans, reqs, err := connect(ctx, addr, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connect to gateway %s: %w", addr, err)
-	}
-	nc.SetDeadline(time.Now().Add(cfg.Timeout))
-	c, chans, reqs, err := ssh.NewClientConn(nc, addr, cfg)
-	if err != nil {
-		nc.Close()
 		var hk *tickets.HostKeyError
-		if errors.As(err, &hk) {
+		var le *loginError
+		switch {
+		case errors.As(err, &hk):
 			return nil, hk
+		case errors.As(err, &le):
+			return nil, fmt.Errorf("gateway %s refused the one-time credential for %s (used up, expired or revoked?): %w", addr, o.Request, le.err)
 		}
-		return nil, fmt.Errorf("gateway %s refused the one-time credential for %s (used up, expired or revoked?): %w", addr, o.Request, err)
+		return nil, err
 	}
-	nc.SetDeadline(time.Time{})
 	s := &Session{OTC: o, ended: make(chan struct{})}
 	none := make(chan *ssh.Request)
 	close(none)
