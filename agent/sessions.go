@@ -146,6 +146,7 @@ func (a *Agent) End() {
 	defer a.mu.Unlock()
 	for _, s := range a.sessions {
 		s.cancel()
+		s.ch.SendRequest(tickets.EndRequest, false, nil)
 		s.ch.Close()
 	}
 }

@@ -83,7 +83,7 @@ func (s *Server) openDesktop(ss *session, sc *ssh.ServerConn, nc ssh.NewChannel,
 func (s *Server) openToAgent(ss *session, typ string) (pipe, error) {
 	ac := s.agentFor(ss.cred.RequestID)
 	if ac == nil {
-		return pipe{}, fmt.Errorf("the person's agent for request %s is offline", ss.cred.RequestCode)
+		return pipe{}, ss.offline()
 	}
 	ch, reqs, err := ac.sc.OpenChannel(typ, ssh.Marshal(tickets.ChannelRef{SessionID: ss.cred.ID}))
 	if err != nil {

@@ -213,6 +213,15 @@ func (ss *session) ask() (tickets.Grant, error) {
 	ss.mu.Unlock()
 	if first {
 		cs.ch, cs.grant, cs.err = ss.askAgent()
+		if errors.Is(cs.err, errAgentOffline) {
+			// Nobody was asked: the next channel asks again once the agent is back, with
+			// the same one-time file.
+			ss.mu.Lock()
+			if ss.consent == cs {
+				ss.consent = nil
+			}
+			ss.mu.Unlock()
+		}
 		close(cs.done)
 	}
 	<-cs.done
@@ -233,9 +242,17 @@ func (ss *session) endIfUnanswered() {
 		return
 	}
 	<-cs.done
-	if cs.err != nil {
+	if cs.err != nil && !errors.Is(cs.err, errAgentOffline) {
 		ss.end(cs.err.Error(), tickets.CredentialSpent)
 	}
+}
+
+// errAgentOffline is the person's agent not being connected: nobody was asked, and the session
+// may try again when the agent reconnects.
+var errAgentOffline = errors.New("offline")
+
+func (ss *session) offline() error {
+	return fmt.Errorf("the person's agent for request %s is %w; try again when it reconnects", ss.cred.RequestCode, errAgentOffline)
 }
 
 // askAgent opens the session channel to the agent, naming the technician, and waits for the
@@ -243,7 +260,7 @@ func (ss *session) endIfUnanswered() {
 func (ss *session) askAgent() (ssh.Channel, tickets.Grant, error) {
 	ac := ss.s.agentFor(ss.cred.RequestID)
 	if ac == nil {
-		return nil, 0, fmt.Errorf("the person's agent for request %s is offline", ss.cred.RequestCode)
+		return nil, 0, ss.offline()
 	}
 	fullName := ""
 	if u, err := ss.s.cfg.Store.User(ss.cred.Technician); err == nil {
@@ -324,7 +341,12 @@ func (ss *session) consentAnswered(g tickets.Grant, note string) {
 // consumeGrants applies later answers (the person narrowing what the technician may do) and
 // ends the session when the agent closes the session channel.
 func (ss *session) consumeGrants(reqs <-chan *ssh.Request) {
+	reason := "the person's agent disconnected"
 	for r := range reqs {
+		if r.Type == tickets.EndRequest {
+			reason = "the person ended the session"
+			continue
+		}
 		var g tickets.GrantMsg
 		if r.Type != tickets.GrantRequest || ssh.Unmarshal(r.Payload, &g) != nil {
 			if r.WantReply {
@@ -343,5 +365,5 @@ func (ss *session) consumeGrants(reqs <-chan *ssh.Request) {
 			r.Reply(true, nil)
 		}
 	}
-	ss.end("the person ended the session", tickets.CredentialSpent)
+	ss.end(reason, tickets.CredentialSpent)
 }

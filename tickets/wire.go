@@ -23,6 +23,9 @@ const (
 	// EndedGlobal tells a one-time session's connections why the session ended, just before the
 	// gateway closes them. Payload: EndedMsg. No reply.
 	EndedGlobal = "session-ended@assist.dev"
+	// EndRequest on the session channel says the person ended the session, just before the
+	// agent closes it; a close without it means the agent went away. No payload, no reply.
+	EndRequest = "end@assist.dev"
 	// GrantRequest carries the person's answer on the session channel. Payload: GrantMsg.
 	GrantRequest = "grant@assist.dev"
 	// ProtocolVersion is the version of these messages; FormMsg carries the agent's.
