@@ -18,16 +18,6 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// TestScripts runs testdata/script/*.txtar; testenv.ScriptCommands adds commands that start a
-// gateway and agents and check files. XDG_CONFIG_HOME keeps profiles and keys in $WORK.
-func TestScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/script",
-		Cmds:                testenv.ScriptCommands(t),
-		RequireExplicitExec: true,
-		Setup: func(e *testscript.Env) error {
-			e.Setenv("XDG_CONFIG_HOME", e.WorkDir+"/config")
-			return nil
-		},
-	})
-}
+// TestScripts runs testdata/script/*.txtar with the commands testenv adds (gateways, agents,
+// file checks).
+func TestScripts(t *testing.T) { testenv.RunScripts(t, "testdata/script") }

@@ -156,3 +156,18 @@ func ScriptCommands(outer testing.TB) map[string]func(ts *testscript.TestScript,
 		},
 	}
 }
+
+// RunScripts runs the testscript files in dir with ScriptCommands; XDG_CONFIG_HOME keeps
+// profiles and keys in the script's $WORK.
+func RunScripts(t *testing.T, dir string) {
+	t.Helper()
+	testscript.Run(t, testscript.Params{
+		Dir:                 dir,
+		Cmds:                ScriptCommands(t),
+		RequireExplicitExec: true,
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("XDG_CONFIG_HOME", e.WorkDir+"/config")
+			return nil
+		},
+	})
+}
