@@ -27,7 +27,7 @@ if ((${#missing[@]})); then
 fi
 
 if ! command -v go >/dev/null 2>&1; then
-  echo "deps: Go is not installed; install Go 1.24 or newer (https://go.dev/dl) and run again" >&2
+  echo "deps: Go is not installed; install Go 1.26 or newer (https://go.dev/dl) and run again" >&2
   exit 1
 fi
 
