@@ -173,6 +173,9 @@ func (m *Layout) check() error {
 	if x1-x0 > MaxScreen || y1-y0 > MaxScreen {
 		return fmt.Errorf("virtual screen %dx%d over the limit of %d", x1-x0, y1-y0, MaxScreen)
 	}
+	if (x1-x0)*(y1-y0) > MaxScreenPixels {
+		return fmt.Errorf("virtual screen %dx%d over the limit of %d pixels", x1-x0, y1-y0, MaxScreenPixels)
+	}
 	return nil
 }
 

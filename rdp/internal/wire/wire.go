@@ -27,6 +27,9 @@ const (
 	MaxPixelData = 1 << 20
 	// MaxScreen bounds the width and height of the virtual screen and of any rectangle.
 	MaxScreen = 16384
+	// MaxScreenPixels bounds the virtual screen's area (a viewer allocates 4 bytes a pixel):
+	// three 8K monitors side by side fit; a 16384×16384 screen, 1 GiB of image, does not.
+	MaxScreenPixels = 100 << 20
 	// MaxCoord bounds the absolute value of a coordinate (monitors may sit left of or above
 	// the primary one on some systems).
 	MaxCoord = 1 << 15

@@ -212,6 +212,7 @@ func TestDecodeErrorsAreClear(t *testing.T) {
 		{&Rect{W: 2, H: 2, Enc: EncRaw, Data: []byte{1}}, "raw rect 2x2 carries 1 bytes, want 12"},
 		{&Rect{W: 1, H: 1, Enc: 9}, "unknown encoding 9"},
 		{&Layout{Format: FormatRGB24, Monitors: []Monitor{{X: 0, W: 16000, H: 10}, {X: 16000, W: 1000, H: 10}}}, "virtual screen 17000x10 over the limit of 16384"},
+		{&Layout{Format: FormatRGB24, Monitors: []Monitor{{W: 16384, H: 8000}}}, "virtual screen 16384x8000 over the limit of 104857600 pixels"},
 		{&Layout{Format: 7, Monitors: []Monitor{{W: 1, H: 1}}}, "unknown pixel format 7"},
 		{&CursorShape{W: 4, H: 4, HotX: 4, Enc: EncRaw, Data: make([]byte, 64)}, "cursor hotspot 4,0 outside 4x4"},
 	}
