@@ -274,7 +274,7 @@ func TestWebClickLandsAtRemoteCoordinates(t *testing.T) {
 }
 
 func TestWebTwoMonitors(t *testing.T) {
-	e := startWeb(t, tickets.GrantView, func(x *xclient) { x.twoMonitors() }, "-screen", "0", "3200x1080x24")
+	e := startWeb(t, tickets.GrantView, func(x *xclient) { xvfb.TwoMonitors(t, x.display) }, "-screen", "0", "3200x1080x24")
 	// A red square on the right monitor, 200,300 from its corner.
 	e.x.window(1920+200, 300, 100, 80, 0xff0000, 0)
 	ctx := e.openViewer(t)

@@ -5,16 +5,16 @@ import (
 	"time"
 
 	"github.com/jezek/xgb"
-	"github.com/jezek/xgb/randr"
 	"github.com/jezek/xgb/xproto"
 )
 
 // xclient is a test's own X connection: windows that record what the viewer made happen.
 type xclient struct {
-	t      testing.TB
-	conn   *xgb.Conn
-	screen *xproto.ScreenInfo
-	events chan xgb.Event
+	t       testing.TB
+	display string
+	conn    *xgb.Conn
+	screen  *xproto.ScreenInfo
+	events  chan xgb.Event
 }
 
 func newXClient(t testing.TB, display string) *xclient {
@@ -24,7 +24,7 @@ func newXClient(t testing.TB, display string) *xclient {
 	if err != nil {
 		t.Fatalf("x client: %v", err)
 	}
-	c := &xclient{t: t, conn: conn, screen: xproto.Setup(conn).DefaultScreen(conn), events: make(chan xgb.Event, 1024)}
+	c := &xclient{t: t, display: display, conn: conn, screen: xproto.Setup(conn).DefaultScreen(conn), events: make(chan xgb.Event, 1024)}
 	go func() {
 		defer close(c.events)
 		for {
@@ -91,40 +91,4 @@ func (c *xclient) pointer() (int, int) {
 		c.t.Fatal(err)
 	}
 	return int(r.RootX), int(r.RootY)
-}
-
-// twoMonitors splits a 3200×1080 Xvfb screen into two RandR 1.5 monitors side by side, LEFT
-// 1920×1080 (primary) and RIGHT 1280×1024, as agent/internal/xdesktop's tests do: the first
-// takes Xvfb's only output, which retires the automatic whole-screen monitor.
-func (c *xclient) twoMonitors() {
-	c.t.Helper()
-	if err := randr.Init(c.conn); err != nil {
-		c.t.Fatalf("randr: %v", err)
-	}
-	if _, err := randr.QueryVersion(c.conn, 1, 5).Reply(); err != nil {
-		c.t.Fatal(err)
-	}
-	res, err := randr.GetScreenResourcesCurrent(c.conn, c.screen.Root).Reply()
-	if err != nil || len(res.Outputs) == 0 {
-		c.t.Fatalf("randr outputs: %v (%d)", err, len(res.Outputs))
-	}
-	for _, m := range []struct {
-		name       string
-		x, y, w, h int
-		primary    bool
-		outputs    []randr.Output
-	}{
-		{"LEFT", 0, 0, 1920, 1080, true, res.Outputs[:1]},
-		{"RIGHT", 1920, 0, 1280, 1024, false, nil},
-	} {
-		atom, err := xproto.InternAtom(c.conn, false, uint16(len(m.name)), m.name).Reply()
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		info := randr.MonitorInfo{Name: atom.Atom, Primary: m.primary, NOutput: uint16(len(m.outputs)), X: int16(m.x), Y: int16(m.y),
-			Width: uint16(m.w), Height: uint16(m.h), WidthInMillimeters: 500, HeightInMillimeters: 300, Outputs: m.outputs}
-		if err := randr.SetMonitorChecked(c.conn, c.screen.Root, info).Check(); err != nil {
-			c.t.Fatalf("set monitor %s: %v", m.name, err)
-		}
-	}
 }
