@@ -9,7 +9,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/assistkit/assist/agent"
-	"github.com/assistkit/assist/internal/testenv"
+	"github.com/assistkit/assist/internal/harness/testenv"
 	"github.com/assistkit/assist/tickets"
 )
 
@@ -29,10 +29,12 @@ func TestWrongHostKeyIsPermanent(t *testing.T) {
 	for {
 		select {
 		case e := <-a.Events:
-			t.Fatalf("agent event %v (%v) after a host key mismatch: it must not retry or file", e.Kind, e.Err)
+			if e.Kind != agent.EventEnded {
+				t.Fatalf("agent event %v (%v) after a host key mismatch: it must not retry or file", e.Kind, e.Err)
+			}
 		default:
-			if reqs, _ := g.Store.Requests(true); len(reqs) != 0 {
-				t.Fatalf("gateway stored %d requests", len(reqs))
+			if page, _ := g.Store.Requests(tickets.RequestQuery{Closed: true}); len(page.Requests) != 0 {
+				t.Fatalf("gateway stored %d requests", len(page.Requests))
 			}
 			return
 		}
@@ -52,7 +54,8 @@ func TestRunReturnsErrRequestClosed(t *testing.T) {
 			t.Fatalf("round %d: Run returned %v, want ErrRequestClosed", i, err)
 		}
 	}
-	reqs, _ := g.Store.Requests(false)
+	page, _ := g.Store.Requests(tickets.RequestQuery{})
+	reqs := page.Requests
 	if len(reqs) != 0 {
 		t.Fatalf("%d open requests after closing every one: an agent filed again", len(reqs))
 	}

@@ -4,8 +4,7 @@ import (
 	"testing"
 	"unicode"
 
-	"golang.org/x/crypto/ssh"
-
+	"github.com/assistkit/assist/protocol"
 	"github.com/assistkit/assist/tickets"
 )
 
@@ -13,17 +12,17 @@ import (
 // gateway sends, the names that reach the person's terminal are printable, hold no
 // bidirectional controls and stay short.
 func FuzzConsentAsk(f *testing.F) {
-	for _, a := range []tickets.ConsentAsk{
+	for _, a := range []protocol.ConsentAsk{
 		{SessionID: "01J8Z", RequestCode: "K7QH-4ZPD", Technician: "alice", FullName: "Alice Tester"},
 		{Technician: "mallory\x1b[2J\x1b]0;pwned\x07", FullName: "\u202eevil\u202c <b>"},
-		{Technician: string(make([]byte, 300))},
+		{Technician: string(make([]byte, 300)), TimeoutMillis: 120000},
 	} {
-		f.Add(ssh.Marshal(a))
+		f.Add(protocol.Marshal(a, protocol.Version))
 	}
 	f.Add([]byte{0, 0, 0, 200})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var ask tickets.ConsentAsk
-		if ssh.Unmarshal(data, &ask) != nil {
+		var ask protocol.ConsentAsk
+		if protocol.Unmarshal(data, &ask, protocol.Version) != nil {
 			return
 		}
 		for _, name := range []string{cleanName(ask.Technician), cleanName(ask.FullName)} {

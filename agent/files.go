@@ -10,20 +10,20 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/assistkit/assist/internal/sftppacket"
-	"github.com/assistkit/assist/tickets"
+	"github.com/assistkit/assist/protocol"
 )
 
 // FilesRoute serves SFTP over the whole file system as the agent's own user ("full file system
 // access", as the help desk promises), read-only unless the person allowed writing.
 func FilesRoute(log *slog.Logger) Route {
-	return Route{Need: tickets.GrantFilesRead, Service: ServiceFunc(func(ctx context.Context, ch ssh.Channel, reqs <-chan *ssh.Request, g tickets.Grant) {
+	return Route{Need: protocol.GrantFilesRead, Service: ServiceFunc(func(ctx context.Context, ch ssh.Channel, reqs <-chan *ssh.Request, g protocol.Grant) {
 		serveSFTP(ctx, ch, reqs, g, log)
 	})}
 }
 
 // serveSFTP waits for the sftp subsystem request and serves it; it sends exit-status before
 // closing, or OpenSSH's clients report failure.
-func serveSFTP(ctx context.Context, ch ssh.Channel, reqs <-chan *ssh.Request, g tickets.Grant, log *slog.Logger) {
+func serveSFTP(ctx context.Context, ch ssh.Channel, reqs <-chan *ssh.Request, g protocol.Grant, log *slog.Logger) {
 	for r := range reqs {
 		if r.Type != "subsystem" || string(r.Payload[min(4, len(r.Payload)):]) != "sftp" {
 			log.Warn("refused request on file channel", "type", r.Type)
@@ -40,7 +40,7 @@ func serveSFTP(ctx context.Context, ch ssh.Channel, reqs <-chan *ssh.Request, g 
 		if home, err := os.UserHomeDir(); err == nil {
 			opts = append(opts, sftp.WithServerWorkingDirectory(home))
 		}
-		if !g.Allows(tickets.GrantFilesWrite) {
+		if !g.Allows(protocol.GrantFilesWrite) {
 			opts = append(opts, sftp.ReadOnly())
 		}
 		srv, err := sftp.NewServer(packetChannel{ch, sftppacket.NewWriter(ch), ch}, opts...)

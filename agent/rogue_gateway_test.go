@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -12,8 +14,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/assistkit/assist/agent"
-	"github.com/assistkit/assist/internal/testenv"
-	"github.com/assistkit/assist/rdp"
+	"github.com/assistkit/assist/internal/harness/testenv"
+	"github.com/assistkit/assist/protocol"
 	"github.com/assistkit/assist/tickets"
 )
 
@@ -53,8 +55,8 @@ func startRogue(t *testing.T, consent agent.Consenter, routes map[string]agent.R
 		}()
 		go func() {
 			for r := range reqs {
-				if r.Type == tickets.RequestGlobal {
-					r.Reply(true, ssh.Marshal(tickets.RequestReply{Code: "ROGU-E234"}))
+				if r.Type == protocol.RequestGlobal {
+					r.Reply(true, ssh.Marshal(protocol.RequestReply{Code: "ROGU-E234"}))
 					accepted <- sc
 					continue
 				}
@@ -85,22 +87,22 @@ func startRogue(t *testing.T, consent agent.Consenter, routes map[string]agent.R
 
 // openSession opens session@ and returns the channel and the grant the agent sent, or the
 // rejection.
-func (g *rogueGateway) openSession(id, tech string) (ssh.Channel, tickets.Grant, error) {
+func (g *rogueGateway) openSession(id, tech string) (ssh.Channel, protocol.Grant, error) {
 	g.t.Helper()
-	ch, reqs, err := g.conn.OpenChannel(tickets.SessionChannel, ssh.Marshal(tickets.ConsentAsk{
-		SessionID: id, RequestCode: "ROGU-E234", Technician: tech, FullName: "Full " + tech}))
+	ch, reqs, err := g.conn.OpenChannel(protocol.SessionChannel, protocol.Marshal(protocol.ConsentAsk{
+		SessionID: id, RequestCode: "ROGU-E234", Technician: tech, FullName: "Full " + tech}, protocol.Version))
 	if err != nil {
 		return nil, 0, err
 	}
 	select {
 	case r := <-reqs:
-		var m tickets.GrantMsg
-		if r.Type != tickets.GrantRequest || ssh.Unmarshal(r.Payload, &m) != nil {
+		var m protocol.GrantMsg
+		if r.Type != protocol.GrantRequest || ssh.Unmarshal(r.Payload, &m) != nil {
 			g.t.Fatalf("agent sent %q on the session channel, want its grant", r.Type)
 		}
 		r.Reply(true, nil)
 		go ssh.DiscardRequests(reqs)
-		return ch, tickets.Grant(m.Grant), nil
+		return ch, protocol.Grant(m.Grant), nil
 	case <-time.After(10 * time.Second):
 		g.t.Fatal("no grant on the session channel")
 	}
@@ -108,7 +110,7 @@ func (g *rogueGateway) openSession(id, tech string) (ssh.Channel, tickets.Grant,
 }
 
 func (g *rogueGateway) open(typ, sessionID string) error {
-	ch, reqs, err := g.conn.OpenChannel(typ, ssh.Marshal(tickets.ChannelRef{SessionID: sessionID}))
+	ch, reqs, err := g.conn.OpenChannel(typ, ssh.Marshal(protocol.ChannelRef{SessionID: sessionID}))
 	if err == nil {
 		go ssh.DiscardRequests(reqs)
 		ch.Close()
@@ -118,15 +120,15 @@ func (g *rogueGateway) open(typ, sessionID string) error {
 
 // servedRoutes records which channel types the agent actually served.
 func servedRoutes(served chan<- string) map[string]agent.Route {
-	route := func(typ string, need tickets.Grant) agent.Route {
-		return agent.Route{Need: need, Service: agent.ServiceFunc(func(_ context.Context, ch ssh.Channel, _ <-chan *ssh.Request, _ tickets.Grant) {
+	route := func(typ string, need protocol.Grant) agent.Route {
+		return agent.Route{Need: need, Service: agent.ServiceFunc(func(_ context.Context, ch ssh.Channel, _ <-chan *ssh.Request, _ protocol.Grant) {
 			served <- typ
 			io.Copy(io.Discard, ch)
 		})}
 	}
 	return map[string]agent.Route{
-		rdp.FramebufferChannel: route(rdp.FramebufferChannel, tickets.GrantView),
-		rdp.InputChannel:       route(rdp.InputChannel, tickets.GrantView|tickets.GrantControl),
+		protocol.FramebufferChannel: route(protocol.FramebufferChannel, protocol.GrantView),
+		protocol.InputChannel:       route(protocol.InputChannel, protocol.GrantView|protocol.GrantControl),
 	}
 }
 
@@ -140,14 +142,14 @@ func wantRejected(t *testing.T, err error, reason ssh.RejectionReason, what stri
 
 func TestAgentEnforcesViewOnlyAgainstRogueGateway(t *testing.T) {
 	served := make(chan string, 8)
-	consent := &testenv.RecordingConsent{Grant: tickets.GrantView}
+	consent := &testenv.RecordingConsent{Grant: protocol.GrantView}
 	g, a := startRogue(t, consent, servedRoutes(served))
 	ch, grant, err := g.openSession("s1", "mallory\x1b[2J\u202e")
 	if err != nil {
 		t.Fatalf("session@: %v", err)
 	}
 	defer ch.Close()
-	if grant != tickets.GrantView {
+	if grant != protocol.GrantView {
 		t.Fatalf("agent granted %s, want view", grant)
 	}
 	asks := consent.Asks()
@@ -155,14 +157,14 @@ func TestAgentEnforcesViewOnlyAgainstRogueGateway(t *testing.T) {
 		t.Fatalf("the person was asked %+v; want the technician's name without control characters", asks)
 	}
 
-	err = g.open(rdp.InputChannel, "s1")
+	err = g.open(protocol.InputChannel, "s1")
 	wantRejected(t, err, ssh.Prohibited, "input in a view-only session")
 	if !strings.Contains(err.Error(), "the person allowed view") {
 		t.Errorf("rejection %q does not say what the person allowed", err)
 	}
-	err = g.open(rdp.FramebufferChannel, "no-such-session")
+	err = g.open(protocol.FramebufferChannel, "no-such-session")
 	wantRejected(t, err, ssh.Prohibited, "framebuffer for a session the person never agreed to")
-	_, _, err = g.conn.OpenChannel(rdp.FramebufferChannel, []byte{0, 0, 0, 9, 'x'})
+	_, _, err = g.conn.OpenChannel(protocol.FramebufferChannel, []byte{0, 0, 0, 9, 'x'})
 	wantRejected(t, err, ssh.ConnectionFailed, "malformed channel reference")
 	err = g.open("session", "s1")
 	wantRejected(t, err, ssh.UnknownChannelType, "a channel type the agent does not serve")
@@ -172,13 +174,13 @@ func TestAgentEnforcesViewOnlyAgainstRogueGateway(t *testing.T) {
 	default:
 	}
 	// What the person allowed still works, so the refusals above are the grant's doing.
-	if err := g.open(rdp.FramebufferChannel, "s1"); err != nil {
+	if err := g.open(protocol.FramebufferChannel, "s1"); err != nil {
 		t.Fatalf("framebuffer in a view session: %v", err)
 	}
-	if typ := <-served; typ != rdp.FramebufferChannel {
+	if typ := <-served; typ != protocol.FramebufferChannel {
 		t.Fatalf("served %s", typ)
 	}
-	if s := a.Sessions(); len(s) != 1 || s[0].Technician != "mallory[2J" || s[0].Grant != tickets.GrantView {
+	if s := a.Sessions(); len(s) != 1 || s[0].Technician != "mallory[2J" || s[0].Grant != protocol.GrantView {
 		t.Fatalf("agent's sessions %+v", s)
 	}
 	// The person ends the session: its channels stop being served and the session channel
@@ -188,7 +190,7 @@ func TestAgentEnforcesViewOnlyAgainstRogueGateway(t *testing.T) {
 		t.Fatalf("session channel after End: %v", err)
 	}
 	testenv.WaitFor(t, 5*time.Second, "the session to leave the agent's list", func() bool { return len(a.Sessions()) == 0 })
-	err = g.open(rdp.FramebufferChannel, "s1")
+	err = g.open(protocol.FramebufferChannel, "s1")
 	wantRejected(t, err, ssh.Prohibited, "framebuffer after the person ended the session")
 }
 
@@ -200,8 +202,28 @@ func TestAgentDeniedConsentRejectsSession(t *testing.T) {
 	if !strings.Contains(err.Error(), "declined") {
 		t.Errorf("rejection %q does not say the person declined", err)
 	}
-	wantRejected(t, g.open(rdp.FramebufferChannel, "s1"), ssh.Prohibited, "framebuffer after a denial")
+	wantRejected(t, g.open(protocol.FramebufferChannel, "s1"), ssh.Prohibited, "framebuffer after a denial")
 	if len(a.Sessions()) != 0 {
 		t.Fatalf("sessions after a denial: %+v", a.Sessions())
+	}
+}
+
+// TestAgentAtWebServerStops: an agent given a web server's address stops at once and says what
+// answered, instead of retrying for ever.
+func TestAgentAtWebServerStops(t *testing.T) {
+	web := httptest.NewServer(http.NotFoundHandler())
+	defer web.Close()
+	a, err := agent.New(agent.Config{
+		Gateway: web.Listener.Addr().String(), HostKeys: []ssh.PublicKey{testenv.NewKey(t).PublicKey()}, Key: testenv.NewKey(t),
+		Form: tickets.Form{FullName: "Pat Person"}, Consent: testenv.FixedConsent(0),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var ns *tickets.NotSSHError
+	if err := a.Run(ctx); !errors.As(err, &ns) || ns.What != "an HTTP server" {
+		t.Fatalf("agent at a web server: %v; want it to stop, naming an HTTP server", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -72,7 +73,20 @@ func (s *Server) currentSession(r *http.Request) (session, bool) {
 		s.sessions.delete(sess.id)
 		return session{}, false
 	}
+	sess.role = u.AccountRole()
 	return sess, true
+}
+
+// allowed lets only accounts whose role allows a reach h; others get a page that says why.
+func (s *Server) allowed(a tickets.Action, h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, sess *session) {
+		if !sess.role.May(a) {
+			s.log.Info("web action refused", "user", sess.user, "role", sess.role, "path", r.URL.Path, "needs", a)
+			s.fail(w, r, sess, http.StatusForbidden, fmt.Sprintf("Your account's role (%s) does not let you %s.", sess.role, a))
+			return
+		}
+		h(w, r, sess)
+	}
 }
 
 func (s *Server) csrfOK(w http.ResponseWriter, r *http.Request, sess *session) bool {
@@ -80,7 +94,7 @@ func (s *Server) csrfOK(w http.ResponseWriter, r *http.Request, sess *session) b
 	if tokensEqual(r.PostFormValue("csrf"), sess.csrf) {
 		return true
 	}
-	s.log.Warn("web form refused: missing or wrong CSRF token", "user", sess.user, "remote", clientIP(r.RemoteAddr), "path", r.URL.Path)
+	s.log.Warn("web form refused: missing or wrong CSRF token", "user", sess.user, "remote", s.peer(r).Addr().String(), "path", r.URL.Path)
 	s.fail(w, r, sess, http.StatusForbidden, "This form was stale or did not come from this page, so nothing was done. Reload the page and try again.")
 	return false
 }
@@ -101,13 +115,26 @@ func (s *Server) renderSignIn(w http.ResponseWriter, r *http.Request, status int
 	token := randomToken()
 	s.setCookie(w, s.signInCookie(), token, 3600)
 	s.render(w, status, "signin", pageData{Title: "Sign in", CSRF: token, Problem: problem, Data: signInView{
-		User: user, Next: safeNext(r.URL.Query().Get("next")),
+		User: user, Next: safeNext(r.URL.Query().Get("next")), SSH: sshCommand(s.reached(r)),
 	}})
 }
 
 type signInView struct {
 	User string
 	Next string
+	SSH  string // how to reach the gateway with OpenSSH: "ssh -p 2222 you@HOST", from the real address
+}
+
+// sshCommand is the ssh command line, up to the user name's "you@", that reaches addr.
+func sshCommand(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		host, port = "gateway", "2222"
+	}
+	if port == "22" {
+		return "ssh you@" + host
+	}
+	return "ssh -p " + port + " you@" + host
 }
 
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
@@ -119,7 +146,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSpace(r.PostFormValue("user"))
 	c, err := r.Cookie(s.signInCookie())
 	if err != nil || !tokensEqual(r.PostFormValue("csrf"), c.Value) {
-		s.log.Warn("web sign-in form refused: missing or wrong CSRF token", "remote", clientIP(r.RemoteAddr))
+		s.log.Warn("web sign-in form refused: missing or wrong CSRF token", "remote", s.peer(r).Addr().String())
 		s.renderSignIn(w, r, http.StatusForbidden, name, "The sign-in form had expired. Sign in again.")
 		return
 	}
@@ -133,18 +160,19 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
-// authenticate checks a password under the throttles, logs and audits the outcome, and on failure
-// answers the browser itself.
+// authenticate checks a password under the throttles, logs and audits the outcome (an auth-log
+// line too, for fail2ban), and on failure answers the browser itself.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, name, password string) (tickets.User, bool) {
-	ip, ipKey := clientIP(r.RemoteAddr), clientKey(r.RemoteAddr)
-	userKey := strings.ToLower(name)
+	from := s.peer(r)
+	addr := net.TCPAddrFromAddrPort(from)
+	ip, keyAddr, keyAccount := from.Addr().String(), addrKey(from.Addr()), accountKey(name, from.Addr())
 	shown := logName(name)
 	for _, t := range []struct {
 		th  *throttle
 		key string
-	}{{s.byIP, ipKey}, {s.byUser, userKey}} {
+	}{{s.byAddr, keyAddr}, {s.byAccount, keyAccount}} {
 		if d, first := t.th.wait(t.key); d > 0 {
-			s.refuseThrottled(w, r, shown, ip, d, first)
+			s.refuseThrottled(w, r, shown, addr, d, first)
 			return tickets.User{}, false
 		}
 	}
@@ -155,8 +183,8 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, name, pass
 		return tickets.User{}, false
 	}
 	if reason != "" {
-		wait := max(s.byIP.fail(ipKey), s.byUser.fail(userKey))
-		s.authFailed(shown, ip, reason, wait)
+		wait := max(s.byAddr.fail(keyAddr), s.byAccount.fail(keyAccount))
+		s.authFailed(shown, addr, reason, wait)
 		problem := "Wrong user name or password."
 		if wait > 0 {
 			problem += " Too many failed attempts: wait " + humanWait(wait) + " before the next one."
@@ -164,12 +192,16 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, name, pass
 		s.renderSignIn(w, r, http.StatusUnauthorized, shown, problem)
 		return tickets.User{}, false
 	}
-	s.byIP.succeed(ipKey)
-	s.byUser.succeed(userKey)
+	s.byAddr.succeed(keyAddr)
+	s.byAccount.succeed(keyAccount)
 	s.log.Info("web sign-in accepted", "user", user.Name, "remote", ip)
+	s.cfg.AuthLog.WebAccepted(user.Name, addr)
 	s.audit(tickets.Event{Kind: "web.auth.accepted", Actor: user.Name, Remote: ip})
 	return user, true
 }
+
+// reasonInvalidUser is why a sign-in failed for a name that is no account.
+const reasonInvalidUser = "invalid user"
 
 // checkPassword returns the account, or why the password was not accepted. Unknown accounts and
 // accounts without a password cost the same argon2id work as a wrong password, so the answer's
@@ -183,13 +215,13 @@ func (s *Server) checkPassword(r *http.Request, name, password string) (tickets.
 	}
 	if name == "" || len(name) > 64 {
 		s.decoy.check(password)
-		return tickets.User{}, "invalid user", nil
+		return tickets.User{}, reasonInvalidUser, nil
 	}
 	u, err := s.cfg.Store.User(name)
 	switch {
 	case errors.Is(err, tickets.ErrNotFound):
 		s.decoy.check(password)
-		return tickets.User{}, "invalid user", nil
+		return tickets.User{}, reasonInvalidUser, nil
 	case err != nil:
 		return tickets.User{}, "", fmt.Errorf("look up account: %w", err)
 	case u.PasswordHash == "":
@@ -201,26 +233,30 @@ func (s *Server) checkPassword(r *http.Request, name, password string) (tickets.
 	return u, "", nil
 }
 
-func (s *Server) refuseThrottled(w http.ResponseWriter, r *http.Request, name, ip string, d time.Duration, first bool) {
+func (s *Server) refuseThrottled(w http.ResponseWriter, r *http.Request, name string, addr *net.TCPAddr, d time.Duration, first bool) {
+	ip := addr.IP.String()
 	s.log.Warn("web sign-in failed", "user", name, "remote", ip, "reason", "throttled", "retry_in", d.Round(time.Second).String())
-	// Audited once per wait: every refused attempt is in the log, but a flood of them must not
-	// grow the audit trail by one durable write each.
+	// Audited and in the auth log once per wait: every refused attempt is in the log, but a flood
+	// of them must not grow the audit trail by one durable write each, nor the auth log by a line.
 	if first {
+		s.cfg.AuthLog.WebThrottled(name, addr)
 		s.audit(tickets.Event{Kind: "web.auth.failed", Actor: name, Remote: ip, Attrs: map[string]string{"reason": "throttled"}})
 	}
 	w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(d.Seconds()))))
 	s.renderSignIn(w, r, http.StatusTooManyRequests, name, "Too many failed attempts. Wait "+humanWait(d)+", then try again.")
 }
 
-func (s *Server) authFailed(name, ip, reason string, wait time.Duration) {
+func (s *Server) authFailed(name string, addr *net.TCPAddr, reason string, wait time.Duration) {
+	ip := addr.IP.String()
 	s.log.Warn("web sign-in failed", "user", name, "remote", ip, "reason", reason, "retry_in", wait.String())
+	s.cfg.AuthLog.WebFailed(name, reason == reasonInvalidUser, addr)
 	s.audit(tickets.Event{Kind: "web.auth.failed", Actor: name, Remote: ip, Attrs: map[string]string{"reason": reason}})
 }
 
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request, sess *session) {
 	s.sessions.delete(sess.id)
 	s.setCookie(w, s.sessionCookie(), "", -1)
-	s.log.Info("web sign-out", "user", sess.user, "remote", clientIP(r.RemoteAddr))
+	s.log.Info("web sign-out", "user", sess.user, "remote", s.peer(r).Addr().String())
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 }
 

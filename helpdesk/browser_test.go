@@ -16,8 +16,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/assistkit/assist/agent"
-	"github.com/assistkit/assist/internal/testenv"
-	"github.com/assistkit/assist/rdp"
+	"github.com/assistkit/assist/internal/harness/testenv"
+	"github.com/assistkit/assist/protocol"
 	"github.com/assistkit/assist/tickets"
 	"github.com/assistkit/assist/viewer"
 )
@@ -63,8 +63,8 @@ func newBrowser(t *testing.T) context.Context {
 }
 
 // echoRoute serves an agent channel by echoing it, so the test sees a session carry data.
-func echoRoute(need tickets.Grant) agent.Route {
-	return agent.Route{Need: need, Service: agent.ServiceFunc(func(_ context.Context, ch ssh.Channel, _ <-chan *ssh.Request, _ tickets.Grant) {
+func echoRoute(need protocol.Grant) agent.Route {
+	return agent.Route{Need: need, Service: agent.ServiceFunc(func(_ context.Context, ch ssh.Channel, _ <-chan *ssh.Request, _ protocol.Grant) {
 		io.Copy(ch, ch)
 		ch.CloseWrite()
 	})}
@@ -77,8 +77,8 @@ func TestBrowserSignInConnectScreenAndOpenConnection(t *testing.T) {
 		FullName: "Pat Person", UserName: "pat", Computer: "PAT-LAPTOP-07", Email: "pat@example.org",
 		Phone: "+1 555 0100", Message: "The printer on floor 2 shows E-42.\nIt worked yesterday.",
 	}
-	a := d.StartAgent(t, testenv.AgentOptions{Form: form, Grant: tickets.GrantView | tickets.GrantControl,
-		Routes: map[string]agent.Route{rdp.FramebufferChannel: echoRoute(tickets.GrantView)}})
+	a := d.StartAgent(t, testenv.AgentOptions{Form: form, Grant: protocol.GrantView | protocol.GrantControl,
+		Routes: map[string]agent.Route{protocol.FramebufferChannel: echoRoute(protocol.GrantView)}})
 	req, err := d.Store.Request(a.Code())
 	if err != nil {
 		t.Fatal(err)
@@ -193,9 +193,9 @@ func TestBrowserSignInConnectScreenAndOpenConnection(t *testing.T) {
 		t.Fatalf("dial with the downloaded .otc: %v", err)
 	}
 	defer s.Close()
-	ch, reqs, err := s.OpenChannel(rdp.FramebufferChannel, nil)
+	ch, reqs, err := s.OpenChannel(protocol.FramebufferChannel, nil)
 	if err != nil {
-		t.Fatal(viewer.ChannelError(rdp.FramebufferChannel, err))
+		t.Fatal(viewer.ChannelError(protocol.FramebufferChannel, err))
 	}
 	go ssh.DiscardRequests(reqs)
 	ch.Write([]byte("hello from the browser's file"))
@@ -242,11 +242,13 @@ func TestBrowserListRefreshesAndShowsTypedHTMLAsText(t *testing.T) {
 
 	// A request filed while the list is open appears without a reload.
 	evil := tickets.Request{
-		FullName: `<img src=x onerror="document.title='pwned'">Eve`,
-		UserName: `<script>document.title='pwned'</script>`,
-		Computer: `<b>PC</b>`,
-		Message:  "</td></tr></table><h1 id=forged>forged</h1>",
-		LocalIP:  "10.1.2.3",
+		Form: tickets.Form{
+			FullName: `<img src=x onerror="document.title='pwned'">Eve`,
+			UserName: `<script>document.title='pwned'</script>`,
+			Computer: `<b>PC</b>`,
+			Message:  "</td></tr></table><h1 id=forged>forged</h1>",
+			LocalIP:  "10.1.2.3",
+		},
 	}
 	req := d.fileRequest(t, evil)
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('table.list a[href="/requests/`+req.Code+`"]') !== null`)); err != nil {

@@ -3,9 +3,11 @@ package helpdesk_test
 import (
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -14,7 +16,7 @@ import (
 	"time"
 
 	"github.com/assistkit/assist/helpdesk"
-	"github.com/assistkit/assist/internal/testenv"
+	"github.com/assistkit/assist/internal/harness/testenv"
 	"github.com/assistkit/assist/tickets"
 )
 
@@ -29,16 +31,24 @@ type desk struct {
 }
 
 type deskOptions struct {
-	TLS       bool
-	Downloads string
+	TLS            bool
+	Downloads      string
+	TrustedProxies []netip.Prefix
+	HelpDesk       string // set: /help stamps agents for this gateway under this name
+	Recordings     helpdesk.Recordings
 }
 
 func startDesk(t *testing.T, o deskOptions) *desk {
 	t.Helper()
 	g := testenv.StartGateway(t, testenv.Options{})
 	d := &desk{Gateway: g, Logs: &testenv.SyncBuffer{}, Clock: &clock{now: time.Now()}}
-	srv, err := helpdesk.New(helpdesk.Config{
+	var help helpdesk.Help
+	if o.HelpDesk != "" {
+		help = helpdesk.Help{Name: o.HelpDesk, Addresses: []string{g.Addr}, HostKey: g.HostKey}
+	}
+	srv, err := helpdesk.New(helpdesk.Config{Help: help,
 		Store: g.Store, Gateway: g.Server, SSHAddr: g.Addr, Downloads: o.Downloads, Secure: o.TLS,
+		TrustedProxies: o.TrustedProxies, AuthLog: g.Server.AuthLog(), Recordings: o.Recordings,
 		Logger: slog.New(slog.NewTextHandler(d.Logs, nil)), Now: d.Clock.Now,
 	})
 	if err != nil {
@@ -103,6 +113,7 @@ type client struct {
 	t    *testing.T
 	d    *desk
 	http *http.Client
+	xff  string // X-Forwarded-For sent with every request, as a proxy in front would
 }
 
 func (d *desk) client(t *testing.T) *client {
@@ -113,6 +124,18 @@ func (d *desk) client(t *testing.T) *client {
 	return &client{t: t, d: d, http: &hc}
 }
 
+// clientFrom is a client whose connections come from the loopback address ip (127.0.0.2, …),
+// another machine as far as the help desk can tell.
+func (d *desk) clientFrom(t *testing.T, ip string) *client {
+	c := d.client(t)
+	tr := d.HTTP.Client().Transport.(*http.Transport).Clone()
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 10 * time.Second}
+	tr.DialContext = dialer.DialContext
+	t.Cleanup(tr.CloseIdleConnections)
+	c.http.Transport = tr
+	return c
+}
+
 type response struct {
 	*http.Response
 	Body string
@@ -120,6 +143,9 @@ type response struct {
 
 func (c *client) do(req *http.Request) response {
 	c.t.Helper()
+	if c.xff != "" {
+		req.Header.Set("X-Forwarded-For", c.xff)
+	}
 	res, err := c.http.Do(req)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
@@ -177,7 +203,7 @@ func (d *desk) fileRequest(t *testing.T, r tickets.Request) tickets.Request {
 	if r.FullName == "" {
 		r.FullName = "Pat Person"
 	}
-	r, err := d.Store.CreateRequest(r)
+	r, err := d.Store.(*tickets.Bolt).CreateRequest(r)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,9 +38,10 @@ func platforms() []platform {
 // downloads serves the built binaries and remembers their SHA-256 sums, so the page can show
 // them without hashing megabytes on every visit.
 type downloads struct {
-	dir  string
-	mu   sync.Mutex
-	sums map[string]fileSum
+	dir    string
+	mu     sync.Mutex
+	sums   map[string]fileSum
+	stamps map[string]stampedFile // assist-agent's stamp trailers, by file (help.go)
 }
 
 type fileSum struct {
@@ -50,7 +51,7 @@ type fileSum struct {
 }
 
 func newDownloads(dir string) *downloads {
-	return &downloads{dir: dir, sums: map[string]fileSum{}}
+	return &downloads{dir: dir, sums: map[string]fileSum{}, stamps: map[string]stampedFile{}}
 }
 
 type downloadView struct {

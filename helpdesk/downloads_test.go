@@ -3,9 +3,13 @@ package helpdesk_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"html"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -52,5 +56,45 @@ func TestDownloads(t *testing.T) {
 	c2.signIn("alice")
 	if page := c2.get("/download").Body; strings.Count(page, "not built") != 6 {
 		t.Errorf("download page without a directory: want six platforms not built:\n%s", page)
+	}
+}
+
+// TestLinuxInstallLine runs the page's Linux install line as a technician pastes it, in a home
+// without ~/.local/bin, on the downloaded file: it installs and runs assist install.
+func TestLinuxInstallLine(t *testing.T) {
+	d := startDesk(t, deskOptions{})
+	d.addTech(t, "alice")
+	c := d.client(t)
+	c.signIn("alice")
+	m := regexp.MustCompile(`<code id="install-linux">([^<]+)</code>`).FindStringSubmatch(c.get("/download").Body)
+	if m == nil {
+		t.Fatal("the download page has no Linux install line")
+	}
+	line := html.UnescapeString(m[1])
+	home, downloads := t.TempDir(), t.TempDir()
+	// A stand-in for the downloaded assist that records how it was run.
+	stub := "#!/bin/sh\necho \"$0 $*\" > \"$HOME/ran\"\n"
+	if err := os.WriteFile(filepath.Join(downloads, "assist-linux-amd64"), []byte(stub), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sh", "-c", line)
+	cmd.Dir, cmd.Env = downloads, []string{"HOME=" + home, "PATH=/usr/bin:/bin"}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", line, err, out)
+	}
+	ran, err := os.ReadFile(filepath.Join(home, "ran"))
+	if err != nil || strings.TrimSpace(string(ran)) != filepath.Join(home, ".local/bin/assist")+" install" {
+		t.Fatalf("after %s: assist ran as %q (%v), want ~/.local/bin/assist install", line, ran, err)
+	}
+}
+
+// TestSignInHintNamesTheGateway: the sign-in page's OpenSSH hint names the gateway's real SSH
+// address, not a made-up port.
+func TestSignInHintNamesTheGateway(t *testing.T) {
+	d := startDesk(t, deskOptions{})
+	host, port, _ := net.SplitHostPort(d.Addr)
+	want := "ssh -p " + port + " you@" + host + " user passwd"
+	if page := d.client(t).get("/signin").Body; !strings.Contains(page, `<code id="ssh-passwd">`+want+`</code>`) {
+		t.Errorf("sign-in page lacks %q", want)
 	}
 }

@@ -7,9 +7,11 @@
 package helpdesk
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/assistkit/assist/tickets"
@@ -24,6 +26,12 @@ type Gateway interface {
 	// IssueOTC mints a one-time connection file; reached is the SSH address the technician
 	// can reach, used when the gateway advertises none.
 	IssueOTC(codeOrID, technician string, ttl time.Duration, reached string) (*tickets.OTC, tickets.Credential, error)
+	// WatchRequests streams the requests that change from now on, until ctx ends.
+	WatchRequests(ctx context.Context) <-chan tickets.RequestChange
+	// HandOver claims, assigns or releases a request, auditing it (or its refusal).
+	HandOver(h tickets.Handover) (tickets.Handed, error)
+	// AddNote adds a technician's note to a request, auditing it.
+	AddNote(n tickets.Noting) (tickets.Noted, error)
 }
 
 // Config configures the web screens; zero values take the defaults shown.
@@ -38,10 +46,21 @@ type Config struct {
 	// Downloads is the directory holding assist-OS-ARCH[.exe] built by make dist; empty means
 	// none are offered.
 	Downloads string
+	// Help is the public /help page's: the help desk's name and what stamps its agents.
+	Help Help
 	// Secure marks the cookies Secure (with the __Host- prefix) and sends HSTS: set it when the
 	// browser reaches this server over HTTPS.
 	Secure bool
-	Now    func() time.Time
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed: a request whose
+	// TCP peer is in one of them is taken to come from the address the header names (see
+	// forwardedFor). Empty: the header is ignored and the TCP peer is the browser.
+	TrustedProxies []netip.Prefix
+	// AuthLog receives a line for every web sign-in, in the gateway's auth-log style (nil: none).
+	AuthLog AuthLog
+	// Recordings lists a request's session recordings on its connect screen, for the roles
+	// that may read them (nil: none shown).
+	Recordings Recordings
+	Now        func() time.Time
 
 	SessionIdle time.Duration // 30m without a request ends a session
 	SessionMax  time.Duration // 12h after sign-in a session ends regardless
@@ -60,6 +79,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.AuthLog == nil {
+		c.AuthLog = noAuthLog{}
 	}
 	if c.SessionIdle == 0 {
 		c.SessionIdle = 30 * time.Minute
@@ -80,8 +102,8 @@ type Server struct {
 	log       *slog.Logger
 	pages     *pages
 	sessions  *sessions
-	byUser    *throttle
-	byIP      *throttle
+	byAccount *throttle // keyed by account and address: one address cannot lock a name out for all
+	byAddr    *throttle
 	checks    chan struct{} // bounds concurrent argon2id checks (64 MiB each)
 	decoy     decoyHash
 	downloads *downloads
@@ -102,8 +124,8 @@ func New(cfg Config) (*Server, error) {
 		log:       cfg.Logger,
 		pages:     p,
 		sessions:  newSessions(cfg.Now, cfg.SessionIdle, cfg.SessionMax),
-		byUser:    newThrottle(cfg.Now, userFreeFailures),
-		byIP:      newThrottle(cfg.Now, ipFreeFailures),
+		byAccount: newThrottle(cfg.Now, accountFreeFailures),
+		byAddr:    newThrottle(cfg.Now, addrFreeFailures),
 		checks:    make(chan struct{}, 2),
 		downloads: newDownloads(cfg.Downloads),
 	}

@@ -12,7 +12,7 @@ import (
 var templateFiles embed.FS
 
 // pageNames are the pages; each is templates/NAME.html inside templates/layout.html.
-var pageNames = []string{"signin", "requests", "connect", "download", "error"}
+var pageNames = []string{"signin", "requests", "connect", "download", "error", "help"}
 
 type pages struct {
 	t map[string]*template.Template
@@ -21,13 +21,22 @@ type pages struct {
 func parsePages() (*pages, error) {
 	p := &pages{t: map[string]*template.Template{}}
 	for _, name := range pageNames {
-		t, err := template.New(name).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New(name).Funcs(pageFuncs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("helpdesk: parse page %s: %w", name, err)
 		}
 		p.t[name] = t
 	}
 	return p, nil
+}
+
+// pageFuncs are the templates' helpers.
+var pageFuncs = template.FuncMap{
+	// stateLabel names a request list filter (listStates) for its menu.
+	"stateLabel": func(state string) string {
+		return map[string]string{"open": "Open", "online": "Online", "offline": "Offline", "session": "In session",
+			"closed": "Closed", "all": "All, closed too"}[state]
+	},
 }
 
 // pageData is what the layout needs; Data is the page's own view.
@@ -39,6 +48,7 @@ type pageData struct {
 	Problem string // what went wrong, shown prominently
 	Nav     string // the active navigation entry
 	Live    bool   // the page refreshes its #live element every 10 s
+	Public  bool   // for the person, not the help desk: no link into the technicians' pages
 	Data    any
 }
 

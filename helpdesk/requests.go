@@ -14,12 +14,16 @@ import (
 // requestView is a request as the pages show it. Everything a person typed stays a string that
 // html/template escapes; nothing here is marked safe.
 type requestView struct {
-	Code, FullName, UserName, Computer, Email, Phone, Message, LocalIP, RemoteAddr string
-	Created                                                                        timeView
-	Online, Open, Active                                                           bool
-	ClosedBy                                                                       string
-	Closed                                                                         timeView
-	Summary                                                                        string // the message's first line, shortened, for the list
+	tickets.Form
+	Code, RemoteAddr     string
+	Created              timeView
+	Online, Open, Active bool
+	ScreenOff            bool // the agent said it cannot share the screen (Form.Screen says why)
+	ClosedBy             string
+	Closed               timeView
+	Summary              string // the message's first line, shortened, for the list
+	With                 string // the technician in session, when Active
+	Owner                string // the technician who claimed it; empty: nobody
 }
 
 // timeView is a time in UTC for the <time datetime> attribute, and a UTC fallback text that the
@@ -37,13 +41,18 @@ func newTimeView(t time.Time) timeView {
 }
 
 func (s *Server) view(r tickets.Request) requestView {
-	return requestView{
-		Code: r.Code, FullName: r.FullName, UserName: r.UserName, Computer: r.Computer, Email: r.Email,
-		Phone: r.Phone, Message: r.Message, LocalIP: r.LocalIP, RemoteAddr: r.RemoteAddr,
+	v := requestView{
+		Form: r.Form, Code: r.Code, RemoteAddr: r.RemoteAddr,
 		Created: newTimeView(r.Created), Online: r.Open() && s.cfg.Gateway.Online(r.ID), Open: r.Open(),
 		Active: r.State == tickets.StateActive, ClosedBy: r.ClosedBy, Closed: newTimeView(r.Closed),
-		Summary: summary(r.Message, 80),
+		Summary:   summary(r.Message, 80),
+		ScreenOff: strings.HasPrefix(r.Screen, tickets.ScreenUnavailable("")),
+		Owner:     r.Owner,
 	}
+	if v.Active {
+		v.With = s.technicianInSession(r)
+	}
+	return v
 }
 
 // summary is the first line of a message, at most n runes.
@@ -59,30 +68,36 @@ func summary(msg string, n int) string {
 	return line
 }
 
-type listView struct {
-	Requests []requestView
-	Online   int
-}
-
+// listPage is the request list: searched, filtered, sorted and paged on the server, from the
+// URL's query (see listQuery), so a list can be bookmarked and refreshes as it is.
 func (s *Server) listPage(w http.ResponseWriter, r *http.Request, sess *session) {
-	reqs, err := s.cfg.Store.Requests(false)
+	q := parseListQuery(r.URL.Query())
+	page, err := s.cfg.Store.Requests(tickets.RequestQuery{Closed: q.closed()})
 	if err != nil {
 		s.log.Error("list requests", "err", err)
 		s.fail(w, r, sess, http.StatusInternalServerError, "The requests could not be read.")
 		return
 	}
-	v := listView{Requests: make([]requestView, 0, len(reqs))}
-	for _, req := range reqs {
-		rv := s.view(req)
-		if rv.Online {
-			v.Online++
-		}
-		v.Requests = append(v.Requests, rv)
+	for _, sk := range page.Skipped {
+		s.log.Warn("request list: damaged record skipped; run assistd check", "record", sk.Key, "err", sk.Reason)
 	}
-	d := s.page(sess, "Assistance requests", "requests", v)
-	d.Live = true
+	views := make([]requestView, 0, len(page.Requests))
+	for _, req := range page.Requests {
+		views = append(views, s.view(req))
+	}
+	list := q.page(views)
+	list.CanWork = sess.role.May(tickets.WorkRequests)
+	d := pageData{Title: "Assistance requests", User: sess.user, CSRF: sess.csrf, Nav: "requests", Data: list, Live: true}
+	// The page's own refresh leaves a flash to the page the technician is going to: a form
+	// posted while an event made the old page refresh would lose its message otherwise.
+	if r.Header.Get(liveHeader) == "" {
+		d.Flash = s.sessions.takeFlash(sess.id)
+	}
 	s.render(w, http.StatusOK, "requests", d)
 }
+
+// liveHeader marks the list page's own refresh (app.js).
+const liveHeader = "X-Assist-Live"
 
 // lookup finds the request named in the path, answering 404 itself.
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request, sess *session) (tickets.Request, bool) {
@@ -105,8 +120,16 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request, sess *session) (
 }
 
 type connectView struct {
-	R   requestView
-	TTL string
+	R     requestView
+	TTL   string
+	Notes []noteView
+	// What the signed-in account's role allows on this screen; CanOverride: past another's claim
+	// (an admin).
+	CanConnect, CanWork, CanOverride bool
+	MaxNote                          int
+	// Recordings of the request's sessions, when the role may read them (ShowRecordings).
+	Recordings     []recordingView
+	ShowRecordings bool
 }
 
 // connectPage is the Assistance Request Connect screen.
@@ -116,7 +139,10 @@ func (s *Server) connectPage(w http.ResponseWriter, r *http.Request, sess *sessi
 		return
 	}
 	title := "Assistance Request Connect — " + req.FullName
-	s.render(w, http.StatusOK, "connect", s.page(sess, title, "requests", connectView{R: s.view(req), TTL: ttlText(s.cfg.OTCTTL)}))
+	recs, showRecs := s.requestRecordings(sess, req.Code)
+	s.render(w, http.StatusOK, "connect", s.page(sess, title, "requests", connectView{R: s.view(req), TTL: ttlText(s.cfg.OTCTTL),
+		Notes: notesView(req.Notes), CanConnect: sess.role.May(tickets.Connect), CanWork: sess.role.May(tickets.WorkRequests),
+		CanOverride: sess.role == tickets.RoleAdmin, MaxNote: tickets.MaxNoteLen, Recordings: recs, ShowRecordings: showRecs}))
 }
 
 func ttlText(d time.Duration) string {
@@ -138,12 +164,15 @@ func (s *Server) openConnection(w http.ResponseWriter, r *http.Request, sess *se
 		return
 	}
 	otc, cred, err := s.cfg.Gateway.IssueOTC(req.Code, sess.user, s.cfg.OTCTTL, s.reached(r))
+	if s.claimed(w, r, sess, err) {
+		return
+	}
 	if err != nil {
 		s.log.Error("issue otc from the web", "user", sess.user, "request", req.Code, "err", err)
 		s.fail(w, r, sess, http.StatusInternalServerError, "The connection file could not be made: "+err.Error())
 		return
 	}
-	s.log.Info("otc downloaded from the web", "user", sess.user, "request", req.Code, "credential", cred.ID, "remote", clientIP(r.RemoteAddr))
+	s.log.Info("otc downloaded from the web", "user", sess.user, "request", req.Code, "credential", cred.ID, "remote", s.peer(r).Addr().String())
 	h := w.Header()
 	h.Set("Content-Type", "application/x-assist-otc")
 	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%s.otc", otc.Request))

@@ -1,6 +1,8 @@
 package helpdesk
 
 import (
+	"github.com/assistkit/assist/tickets"
+
 	"embed"
 	"io/fs"
 	"net/http"
@@ -9,7 +11,8 @@ import (
 //go:embed static
 var staticFiles embed.FS
 
-// maxForm bounds every form body: the largest form is the sign-in one.
+// maxForm bounds every form body: the largest form is a note's, tickets.MaxNoteLen bytes that
+// percent-encoding may triple, with the token.
 const maxForm = 8 << 10
 
 func (s *Server) routes() http.Handler {
@@ -17,15 +20,22 @@ func (s *Server) routes() http.Handler {
 	static, _ := fs.Sub(staticFiles, "static") // a literal directory of the embed: cannot fail
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheFor(http.FileServerFS(static))))
 	mux.HandleFunc("GET /signin", s.signInPage)
+	// The person's page: public, and nothing on it comes from a request.
+	mux.HandleFunc("GET /help", s.helpPage)
+	mux.HandleFunc("GET /help/{file}", s.helpDownload)
 	mux.HandleFunc("POST /signin", s.signIn)
 	mux.Handle("POST /signout", s.authed(s.signOut))
 	mux.Handle("GET /{$}", s.authed(func(w http.ResponseWriter, r *http.Request, _ *session) {
 		http.Redirect(w, r, "/requests", http.StatusSeeOther)
 	}))
-	mux.Handle("GET /requests", s.authed(s.listPage))
-	mux.Handle("GET /requests/{code}", s.authed(s.connectPage))
-	mux.Handle("POST /requests/{code}/otc", s.authed(s.openConnection))
-	mux.Handle("POST /requests/{code}/close", s.authed(s.closeRequest))
+	mux.Handle("GET /requests", s.authed(s.allowed(tickets.ReadRequests, s.listPage)))
+	mux.Handle("GET /requests/events", s.authed(s.allowed(tickets.ReadRequests, s.requestEvents)))
+	mux.Handle("GET /requests/{code}", s.authed(s.allowed(tickets.ReadRequests, s.connectPage)))
+	mux.Handle("POST /requests/{code}/otc", s.authed(s.allowed(tickets.Connect, s.openConnection)))
+	mux.Handle("POST /requests/{code}/close", s.authed(s.allowed(tickets.WorkRequests, s.closeRequest)))
+	mux.Handle("POST /requests/{code}/claim", s.authed(s.allowed(tickets.WorkRequests, s.claimRequest)))
+	mux.Handle("POST /requests/{code}/release", s.authed(s.allowed(tickets.WorkRequests, s.releaseRequest)))
+	mux.Handle("POST /requests/{code}/notes", s.authed(s.allowed(tickets.WorkRequests, s.addNote)))
 	mux.Handle("GET /download", s.authed(s.downloadPage))
 	mux.Handle("GET /download/{file}", s.authed(s.downloadFile))
 	// Everything else needs a session too, so that not even a 404 answers a stranger.

@@ -26,7 +26,8 @@ func TestEveryPageButSignInNeedsASession(t *testing.T) {
 			t.Errorf("GET %s without a session shows the request", path)
 		}
 	}
-	for _, path := range []string{"/requests/" + req.Code + "/otc", "/requests/" + req.Code + "/close", "/signout"} {
+	for _, path := range []string{"/requests/" + req.Code + "/otc", "/requests/" + req.Code + "/close", "/requests/" + req.Code + "/claim",
+		"/requests/" + req.Code + "/release", "/requests/" + req.Code + "/notes", "/signout"} {
 		if res := c.post(path, url.Values{"csrf": {"x"}}); res.StatusCode != http.StatusUnauthorized {
 			t.Errorf("POST %s without a session: %s, want 401", path, res.Status)
 		}
@@ -56,8 +57,8 @@ func assertUntouched(t *testing.T, d *desk, code string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.Open() || len(creds) != 0 {
-		t.Errorf("request %s: open=%v, %d credentials; want open with none", code, r.Open(), len(creds))
+	if !r.Open() || len(creds) != 0 || r.Owner != "" || len(r.Notes) != 0 {
+		t.Errorf("request %s: open=%v, %d credentials, owner %q, %d notes; want open with none, unclaimed, no notes", code, r.Open(), len(creds), r.Owner, len(r.Notes))
 	}
 }
 
@@ -70,7 +71,8 @@ func TestFormsWithoutTheRightCSRFTokenAreRefused(t *testing.T) {
 	alice.signIn("alice")
 	bob.signIn("bob")
 	bobToken := bob.csrf("/requests")
-	for _, path := range []string{"/requests/" + req.Code + "/otc", "/requests/" + req.Code + "/close", "/signout"} {
+	for _, path := range []string{"/requests/" + req.Code + "/otc", "/requests/" + req.Code + "/close", "/requests/" + req.Code + "/claim",
+		"/requests/" + req.Code + "/release", "/requests/" + req.Code + "/notes", "/signout"} {
 		for name, form := range map[string]url.Values{
 			"no token":            {},
 			"empty token":         {"csrf": {""}},
@@ -84,6 +86,7 @@ func TestFormsWithoutTheRightCSRFTokenAreRefused(t *testing.T) {
 				p += "?csrf=" + url.QueryEscape(alice.csrf("/requests"))
 				form = url.Values{}
 			}
+			form.Set("text", "a note")
 			res := alice.post(p, form)
 			if res.StatusCode != http.StatusForbidden {
 				t.Errorf("POST %s with %s: %s, want 403", path, name, res.Status)
@@ -126,7 +129,7 @@ func sessionCookie(res response) *http.Cookie {
 func TestValidFormsWork(t *testing.T) {
 	d := startDesk(t, deskOptions{})
 	d.addTech(t, "alice")
-	req := d.fileRequest(t, tickets.Request{FullName: "Pat Person"})
+	req := d.fileRequest(t, tickets.Request{Form: tickets.Form{FullName: "Pat Person"}})
 	c := d.client(t)
 	c.signIn("alice")
 
@@ -149,6 +152,38 @@ func TestValidFormsWork(t *testing.T) {
 	}
 	if o.Request != req.Code || o.Technician != "alice" || len(o.Gateways) != 1 || o.Gateways[0] != d.Addr {
 		t.Errorf("otc = request %s technician %s gateways %v; want %s, alice, [%s]", o.Request, o.Technician, o.Gateways, req.Code, d.Addr)
+	}
+
+	// The .otc claimed the request; release, claim again from the list, note it.
+	if r, _ := d.Store.Request(req.Code); r.Owner != "alice" {
+		t.Errorf("after Open Connection the owner is %q, want alice", r.Owner)
+	}
+	for _, step := range []struct {
+		path string
+		form url.Values
+		to   string
+	}{
+		{"/release", nil, "/requests/" + req.Code},
+		{"/claim", url.Values{"back": {"/requests?q=pat&state=all"}}, "/requests?q=pat&state=all"},
+		{"/release", url.Values{"back": {"//evil.example/"}}, "/requests/" + req.Code},
+		{"/claim", url.Values{"back": {"/requests\\evil"}}, "/requests"},
+		{"/notes", url.Values{"text": {"called\r\nno answer"}}, "/requests/" + req.Code + "#notes"},
+	} {
+		form := url.Values{"csrf": {c.csrf("/requests")}}
+		for k, v := range step.form {
+			form[k] = v
+		}
+		if res := c.post("/requests/"+req.Code+step.path, form); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != step.to {
+			t.Errorf("POST %s %v: %s → %q, want 303 to %q", step.path, step.form, res.Status, res.Header.Get("Location"), step.to)
+		}
+	}
+	if r, _ := d.Store.Request(req.Code); r.Owner != "alice" || len(r.Notes) != 1 || r.Notes[0].Text != "called\nno answer" || r.Notes[0].By != "alice" {
+		t.Errorf("after claim and note: owner %q, notes %+v", r.Owner, r.Notes)
+	}
+	for _, bad := range []string{"", "   ", strings.Repeat("x", tickets.MaxNoteLen+1)} {
+		if res := c.post("/requests/"+req.Code+"/notes", url.Values{"csrf": {c.csrf("/requests")}, "text": {bad}}); res.StatusCode != http.StatusBadRequest {
+			t.Errorf("a note of %d bytes: %s, want 400", len(bad), res.Status)
+		}
 	}
 
 	res = c.post("/requests/"+req.Code+"/close", url.Values{"csrf": {c.csrf("/requests/" + req.Code)}})
@@ -180,13 +215,15 @@ func TestRequestFieldsAreShownAsText(t *testing.T) {
 	d := startDesk(t, deskOptions{})
 	d.addTech(t, "alice")
 	evil := tickets.Request{
-		FullName: `<script>alert("name")</script>`,
-		UserName: `"><img src=x onerror=alert(1)>`,
-		Computer: `<b>bold</b>&amp;`,
-		Email:    `x@example.org`,
-		Phone:    `+1 (555) 0100`,
-		Message:  "<iframe src=//evil.example></iframe>\n</td></tr></table><h1>forged</h1>",
-		LocalIP:  "10.0.0.7",
+		Form: tickets.Form{
+			FullName: `<script>alert("name")</script>`,
+			UserName: `"><img src=x onerror=alert(1)>`,
+			Computer: `<b>bold</b>&amp;`,
+			Email:    `x@example.org`,
+			Phone:    `+1 (555) 0100`,
+			Message:  "<iframe src=//evil.example></iframe>\n</td></tr></table><h1>forged</h1>",
+			LocalIP:  "10.0.0.7",
+		},
 	}
 	req := d.fileRequest(t, evil)
 	c := d.client(t)
@@ -204,7 +241,14 @@ func TestRequestFieldsAreShownAsText(t *testing.T) {
 			}
 		}
 	}
+	const evilNote = "<script>alert('note')</script></li></ol><h1>forged</h1>"
+	if res := c.post("/requests/"+req.Code+"/notes", url.Values{"csrf": {c.csrf("/requests")}, "text": {evilNote}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add a note: %s", res.Status)
+	}
 	body := c.get("/requests/" + req.Code).Body
+	if strings.Contains(body, "<script>alert('note')") || !strings.Contains(body, escapeLikeTemplate(evilNote)) {
+		t.Errorf("connect screen does not show the note %q as text", evilNote)
+	}
 	for _, v := range []string{evil.UserName, evil.Message} {
 		if !strings.Contains(body, escapeLikeTemplate(v)) {
 			t.Errorf("connect screen does not show %q as text", v)

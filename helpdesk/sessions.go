@@ -1,6 +1,8 @@
 package helpdesk
 
 import (
+	"github.com/assistkit/assist/tickets"
+
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -13,6 +15,7 @@ import (
 type session struct {
 	id      string
 	user    string
+	role    tickets.Role // the account's, read afresh for every request (currentSession)
 	csrf    string
 	pwhash  [32]byte // of the password hash at sign-in: a password change ends the session
 	created time.Time

@@ -1,24 +1,27 @@
 package helpdesk
 
 import (
-	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
 
-// Sign-in throttling: after a number of free failures each further failure doubles the time the
-// account (or address) must wait before the next attempt, from one second up to a quarter of an
-// hour. An attempt during the wait is refused without looking at the password, so guessing runs
-// at most a few dozen tries a day per account, while a technician who mistypes a few times waits
-// seconds. Addresses get more free failures than accounts: a whole office may share one.
+// Sign-in throttling: after a number of free failures each further failure doubles the time an
+// address, or an account at an address, must wait before the next attempt, from one second up to
+// a quarter of an hour. An attempt during the wait is refused without looking at the password, so
+// guessing runs at most a few dozen tries a day per address, while a technician who mistypes a few
+// times waits seconds. Nothing is throttled by account alone: then anyone could lock a named
+// technician out by failing on purpose. Guessing from many addresses is what fail2ban's
+// assistd-web jail and the argon2id cost of each try are for. Addresses get more free failures
+// than an account at one address: a whole office may share one.
 const (
-	userFreeFailures = 5
-	ipFreeFailures   = 20
-	firstDelay       = time.Second
-	maxDelay         = 15 * time.Minute
-	forgetAfter      = 24 * time.Hour
-	maxTracked       = 10000 // keys per throttle; beyond it the stalest unlocked key is dropped
+	accountFreeFailures = 5
+	addrFreeFailures    = 20
+	firstDelay          = time.Second
+	maxDelay            = 15 * time.Minute
+	forgetAfter         = 24 * time.Hour
+	maxTracked          = 10000 // keys per throttle; beyond it the stalest unlocked key is dropped
 )
 
 type strikes struct {
@@ -117,31 +120,19 @@ func (t *throttle) makeRoom(now time.Time) {
 	}
 }
 
-// clientKey is the throttling key of a remote address: the IP, or its /64 for IPv6, since one
-// IPv6 host usually holds a whole /64.
-func clientKey(remoteAddr string) string {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		host = remoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
+// addrKey is the throttling key of an address: the IP, or its /64 for IPv6, since one IPv6 host
+// usually holds a whole /64.
+func addrKey(ip netip.Addr) string {
 	ip = ip.Unmap()
 	if ip.Is6() {
-		if p, err := ip.Prefix(64); err == nil {
+		if p, err := ip.WithZone("").Prefix(64); err == nil {
 			return p.String()
 		}
 	}
 	return ip.String()
 }
 
-// clientIP is the remote IP for logs and audit events.
-func clientIP(remoteAddr string) string {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		return remoteAddr
-	}
-	return host
+// accountKey is the throttling key of an account name typed from an address.
+func accountKey(name string, ip netip.Addr) string {
+	return strings.ToLower(logName(name)) + " " + addrKey(ip)
 }

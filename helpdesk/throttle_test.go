@@ -1,6 +1,7 @@
 package helpdesk
 
 import (
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -66,17 +67,20 @@ func TestThrottleStaysBoundedAndKeepsLockedKeys(t *testing.T) {
 	}
 }
 
-func TestClientKey(t *testing.T) {
+func TestAddrKey(t *testing.T) {
 	for in, want := range map[string]string{
-		"192.0.2.7:5555":                 "192.0.2.7",
-		"[::ffff:192.0.2.7]:1":           "192.0.2.7",
-		"[2001:db8:1:2:3:4:5:6]:443":     "2001:db8:1:2::/64",
-		"[2001:db8:1:2:ffff:ffff::]:443": "2001:db8:1:2::/64",
-		"[fe80::1%eth0]:22":              "fe80::/64",
+		"192.0.2.7":                "192.0.2.7",
+		"::ffff:192.0.2.7":         "192.0.2.7",
+		"2001:db8:1:2:3:4:5:6":     "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff:ffff::": "2001:db8:1:2::/64",
+		"fe80::1%eth0":             "fe80::/64",
 	} {
-		if got := clientKey(in); got != want {
-			t.Errorf("clientKey(%q) = %q, want %q", in, got, want)
+		if got := addrKey(netip.MustParseAddr(in)); got != want {
+			t.Errorf("addrKey(%q) = %q, want %q", in, got, want)
 		}
+	}
+	if a, b := accountKey("Alice", netip.MustParseAddr("192.0.2.7")), accountKey("alice", netip.MustParseAddr("192.0.2.8")); a == b || a != "alice 192.0.2.7" {
+		t.Errorf("accountKey: %q and %q, want the account at each address apart", a, b)
 	}
 }
 

@@ -2,6 +2,8 @@ package rdp
 
 import (
 	"image"
+	"io"
+	"log/slog"
 	"testing"
 
 	"github.com/assistkit/assist/rdp/internal/wire"
@@ -88,3 +90,58 @@ func BenchmarkDecodeFullFrame(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAnswerCaptureEncode is the agent's whole path for one update, as ServeFramebuffer
+// runs it: capture the changed area from the Screen into the frame buffer, diff and encode it,
+// and write it through the framebuffer stream (version 2). Its allocs/op must stay 0: a frame's
+// buffers are the session's, not the frame's.
+func BenchmarkAnswerCaptureEncode(b *testing.B) {
+	frames := [2]*image.RGBA{desktop(1920, 1080, 1), desktop(1920, 1080, 2)}
+	glyph := cloneRGBA(frames[0])
+	newFont(7).drawGlyph(glyph, 1200, 400, 33, black, white)
+	for _, bc := range []struct {
+		name   string
+		frames [2]*image.RGBA
+		damage image.Rectangle
+	}{
+		{"desktop", frames, frames[0].Rect},
+		{"glyph", [2]*image.RGBA{frames[0], glyph}, image.Rect(1200, 400, 1208, 416)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			screen := newFakeScreen(Monitor{W: 1920, H: 1080, Primary: true})
+			var sink countingWriter
+			s := &fbServer{c: newConn(&sink), screen: screen, log: slog.New(slog.DiscardHandler),
+				caps: uint64(wire.CapSolid | wire.CapCopy | wire.CapPalette)}
+			if err := s.c.startWriteStream(); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.checkLayout(); err != nil {
+				b.Fatal(err)
+			}
+			answer := func(i int) {
+				screen.set(func(img *image.RGBA) { copy(img.Pix, bc.frames[i%2].Pix) })
+				s.damage = append(s.damage[:0], bc.damage)
+				s.pending = 1
+				if err := s.answer(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			s.waiter = &waitingScreen{screen, nil} // damage as a ChangeWaiter reports it
+			answer(0)
+			answer(1) // buffers at their working size
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := sink.n
+			for i := 0; i < b.N; i++ {
+				answer(i)
+			}
+			b.ReportMetric(float64(sink.n-start)/float64(b.N), "wire-bytes/op")
+		})
+	}
+}
+
+// countingWriter is a channel that drops what it is sent and counts it.
+type countingWriter struct{ n int }
+
+func (w *countingWriter) Read([]byte) (int, error)    { return 0, io.EOF }
+func (w *countingWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }

@@ -12,7 +12,7 @@ import (
 )
 
 // Frames captured from a real 1920×1080 Xvfb with xwd: an xterm listing /usr/bin, and the
-// benchmark workload's desktop-like scene (internal/workload).
+// benchmark workload's desktop-like scene (internal/harness/workload).
 var capturedFrames = []string{"testdata/xterm-1080p.png", "testdata/desktop-a-1080p.png"}
 
 func loadFrame(tb testing.TB, path string) *image.RGBA {

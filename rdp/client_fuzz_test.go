@@ -16,12 +16,22 @@ import (
 // directly.
 func newTestClient(tb testing.TB, monitors []Monitor) *FramebufferClient {
 	tb.Helper()
+	return testClient(newTestDecoder(tb), monitors)
+}
+
+func newTestDecoder(tb testing.TB) *zstd.Decoder {
+	tb.Helper()
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(wire.MaxPixelData))
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return dec
+}
+
+// testClient is newTestClient with the zstd decoder given.
+func testClient(dec *zstd.Decoder, monitors []Monitor) *FramebufferClient {
 	c := &FramebufferClient{c: newConn(nopRW{}), inFlight: 1, dec: dec,
-		updates: make(chan *received, 1), done: make(chan struct{})}
+		updates: make(chan *received, 1), done: make(chan struct{}), drained: make(chan struct{}, 1), closed: make(chan struct{})}
 	l := &wire.Layout{Format: wire.FormatRGB24}
 	for _, m := range monitors {
 		l.Monitors = append(l.Monitors, wire.Monitor{X: int32(m.X), Y: int32(m.Y), W: uint16(m.W), H: uint16(m.H)})
@@ -39,9 +49,7 @@ func splitFrames(tb testing.TB, stream []byte) *received {
 		if err != nil {
 			return r
 		}
-		off := len(r.data)
-		r.data = append(r.data, p...)
-		r.msgs = append(r.msgs, frame{t: t, off: off, end: len(r.data)})
+		r.add(t, p)
 	}
 }
 
@@ -57,26 +65,32 @@ func FuzzApplyUpdate(f *testing.F) {
 	noise(next, image.Rect(10, 10, 30, 30), 1)
 	e.markChanged(base.Rect)
 	f.Add(e.encode(next, base.Rect, nil))
+	lossy := newEncoder(base.Rect, allCaps|wire.CapJPEG)
+	lossy.policy = policyFor(QualityFast, 0)
+	lossy.forceAll(base.Rect)
+	photoFrame := cloneRGBA(base)
+	photo(photoFrame, image.Rect(0, 0, 128, 64), 1)
+	f.Add(lossy.encode(photoFrame, base.Rect, nil))
 	var cursor []byte
 	cursor = wire.Append(cursor, &wire.CursorShape{W: 2, H: 1, HotX: 1, Enc: wire.EncRaw, Data: make([]byte, 8)})
 	cursor = wire.Append(cursor, &wire.CursorPos{X: 5, Y: 6})
 	cursor = wire.Append(cursor, &wire.Layout{Format: wire.FormatRGB24, Monitors: []wire.Monitor{{W: 10, H: 10}}})
 	f.Add(cursor)
-	c := newTestClient(f, []Monitor{{W: 128, H: 80}})
-	layout := &wire.Layout{Format: wire.FormatRGB24, Monitors: []wire.Monitor{{W: 128, H: 80}}}
+	// A client of its own for every input: one that an earlier input broke closes its channel,
+	// and its next Next would fail before it takes the update fed to it.
+	dec := newTestDecoder(f)
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		r := splitFrames(t, stream)
 		for _, m := range r.msgs {
 			var l wire.Layout
-			if m.t == wire.TLayout && l.DecodePayload(r.data[m.off:m.end]) == nil && len(l.Monitors) > 0 {
+			if m.t == wire.TLayout && l.DecodePayload(r.payload(m)) == nil && len(l.Monitors) > 0 {
 				// A legal layout may be 16384×16384 (1 GiB of image): too slow to fuzz.
 				if b := (Monitor{W: int(l.Monitors[0].W), H: int(l.Monitors[0].H)}); b.W*b.H > 1<<20 || len(l.Monitors) > 1 {
 					t.Skip("layout too large to fuzz")
 				}
 			}
 		}
-		c.broken = nil
-		c.setLayout(layout)
+		c := testClient(dec, []Monitor{{W: 128, H: 80}})
 		c.updates <- r
 		c.outstanding = c.inFlight
 		_, _ = c.Next(context.Background())

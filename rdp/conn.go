@@ -1,11 +1,15 @@
 package rdp
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/assistkit/assist/rdp/internal/wire"
 )
@@ -48,16 +52,97 @@ func protocolErrorf(format string, args ...any) error {
 // each message batch going out in one Write so that an SSH channel sends it in few packets.
 type conn struct {
 	rw   io.ReadWriter
+	in   *bufio.Reader // rw's bytes
+	r    io.Reader     // what frames are read from: in, or the peer's zstd stream
 	rbuf []byte
 	wmu  sync.Mutex
 	wbuf []byte
+
+	zw     *zstd.Encoder // set once this side writes a stream (the agent's framebuffer channel)
+	zlevel zstd.EncoderLevel
+	sout   *streamOut
+	zr     *zstd.Decoder // set once this side reads one
+
+	nread   atomic.Int64 // bytes read from rw: what crossed the channel
+	arrival arrival
+	sent    atomic.Int64 // bytes written to rw
 }
 
-func newConn(rw io.ReadWriter) *conn { return &conn{rw: rw} }
+func newConn(rw io.ReadWriter) *conn {
+	c := &conn{}
+	c.rw = countingRW{rw, &c.nread, &c.arrival}
+	// Reads ask the channel for what it has, not for a frame header's 4 bytes, so the first read
+	// of an update tells how much of it had come (arrival.spread).
+	c.in = bufio.NewReaderSize(c.rw, 64<<10)
+	c.r = c.in
+	return c
+}
+
+// arrival notes when bytes first came from the channel after it was armed, and how many: the
+// viewer arms it after each update, so it tells when the next one began to arrive, compressed
+// or not.
+type arrival struct {
+	armed atomic.Bool
+	at    atomic.Int64 // Unix nanoseconds
+	first atomic.Int64 // bytes of that first read
+	base  atomic.Int64 // bytes read before it
+}
+
+func (a *arrival) arm() { a.armed.Store(true) }
+
+// spread is how long the bytes read since arm took to arrive, nread being the channel's count
+// now: from the first read to now, stretched by the share of the bytes that first read brought
+// (an SSH channel hands on whole packets of up to 32 KiB, so the first read comes only once a
+// packet has crossed). 0 when one read brought everything.
+func (a *arrival) spread(now time.Time, nread int64) time.Duration {
+	if a.armed.Load() {
+		return 0
+	}
+	total, first := nread-a.base.Load(), a.first.Load()
+	if total <= first {
+		return 0
+	}
+	d := now.Sub(time.Unix(0, a.at.Load()))
+	return time.Duration(float64(d) * float64(total) / float64(total-first))
+}
+
+// countingRW counts what is read from a channel and notes arrivals. It keeps the channel's
+// Close and CloseWrite.
+type countingRW struct {
+	io.ReadWriter
+	n       *atomic.Int64
+	arrival *arrival
+}
+
+func (c countingRW) Read(p []byte) (int, error) {
+	n, err := c.ReadWriter.Read(p)
+	after := c.n.Add(int64(n))
+	if n > 0 && c.arrival.armed.Load() {
+		c.arrival.at.Store(time.Now().UnixNano())
+		c.arrival.first.Store(int64(n))
+		c.arrival.base.Store(after - int64(n))
+		c.arrival.armed.Store(false)
+	}
+	return n, err
+}
+
+func (c countingRW) Close() error {
+	if cl, ok := c.ReadWriter.(io.Closer); ok {
+		return cl.Close()
+	}
+	return nil
+}
+
+func (c countingRW) CloseWrite() error {
+	if cw, ok := c.ReadWriter.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
 
 // read returns the next message. Messages alias an internal buffer until the next read.
 func (c *conn) read() (wire.Message, error) {
-	t, p, buf, err := wire.ReadFrame(c.rw, c.rbuf)
+	t, p, buf, err := wire.ReadFrame(c.r, c.rbuf)
 	c.rbuf = buf
 	if err != nil {
 		return nil, err
@@ -71,7 +156,7 @@ func (c *conn) read() (wire.Message, error) {
 
 // readPayload returns the next frame undecoded, for the framebuffer client's hot path.
 func (c *conn) readFrame() (wire.Type, []byte, error) {
-	t, p, buf, err := wire.ReadFrame(c.rw, c.rbuf)
+	t, p, buf, err := wire.ReadFrame(c.r, c.rbuf)
 	c.rbuf = buf
 	return t, p, err
 }
@@ -83,16 +168,17 @@ func (c *conn) write(msgs ...wire.Message) error {
 	for _, m := range msgs {
 		c.wbuf = wire.Append(c.wbuf, m)
 	}
-	_, err := c.rw.Write(c.wbuf)
-	return err
+	return c.send(c.wbuf)
 }
 
 // writeRaw sends already framed messages.
-func (c *conn) writeRaw(b []byte) error {
+func (c *conn) writeRaw(b []byte) error { return c.writeCounted(b, nil) }
+
+// writeCounted is writeRaw telling sized how many bytes go on the channel, before they do.
+func (c *conn) writeCounted(b []byte, sized func(n int)) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	_, err := c.rw.Write(b)
-	return err
+	return c.sendCounted(b, sized)
 }
 
 // sendClose tells the peer why the channel is closing. A peer that does not read gets two

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"runtime"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -34,13 +35,22 @@ type encoder struct {
 	captured []bool            // this frame: the tile was captured and diffed
 	dirty    []image.Rectangle // this frame: the changed pixels of the tile, or empty
 
+	// Lossy encoding (CapJPEG; lossy.go).
+	policy  lossyPolicy      // set by the caller before each encode
+	streak  []uint8          // per tile: how often it changed lately (countStreaks)
+	lossyAt []int64          // per tile: when the viewer got lossy pixels of it (Unix ns), 0: exact
+	refine  []bool           // this frame: the tile is sent exactly to replace lossy pixels
+	now     func() time.Time // time.Now; tests move it
+
 	zenc    *zstd.Encoder // shared by the coders: EncodeAll runs one per worker at once
 	coders  []*rectCoder  // one per worker; coders[0] also sends the scroll copies
 	rows    []rowOut      // per tile row of the screen: what encodeRow produced
 	head    rowOut        // the copy rectangles, sent before the rows
 	rects   []RectInfo    // what the last encode appended
 	scr     scrollFinder
+	motion  motionFinder
 	workers int
+	job     rowJob
 }
 
 func newEncoder(bounds image.Rectangle, caps uint64) *encoder {
@@ -59,10 +69,11 @@ func newEncoderWorkers(bounds image.Rectangle, caps uint64, workers int) *encode
 	if err != nil {
 		panic(fmt.Sprintf("rdp: zstd encoder: %v", err)) // only bad options fail
 	}
-	e := &encoder{caps: caps, zenc: zenc, workers: workers}
+	e := &encoder{caps: caps, zenc: zenc, workers: workers, now: time.Now}
 	for range workers {
 		e.coders = append(e.coders, &rectCoder{caps: caps, zenc: zenc})
 	}
+	e.makeWorkers()
 	e.reset(bounds)
 	return e
 }
@@ -79,6 +90,9 @@ func (e *encoder) reset(bounds image.Rectangle) {
 	e.forced = make([]bool, n)
 	e.captured = make([]bool, n)
 	e.dirty = make([]image.Rectangle, n)
+	e.streak = make([]uint8, n)
+	e.lossyAt = make([]int64, n)
+	e.refine = make([]bool, n)
 	e.rows = make([]rowOut, e.th)
 	for _, c := range e.coders {
 		c.prev = e.prev
@@ -126,8 +140,12 @@ func (e *encoder) wanted(i int, region image.Rectangle) bool {
 	return e.forced[i] || e.cand[i].Overlaps(region)
 }
 
-// pending reports whether some part of region may differ from what the viewer has.
+// pending reports whether some part of region may differ from what the viewer has, or has lossy
+// pixels due for refinement.
 func (e *encoder) pending(region image.Rectangle) bool {
+	if e.caps&wire.CapJPEG != 0 && e.refineDue(region, e.now()) {
+		return true
+	}
 	tx0, ty0, tx1, ty1 := e.tileSpan(region)
 	for ty := ty0; ty < ty1; ty++ {
 		for tx := tx0; tx < tx1; tx++ {
@@ -176,6 +194,11 @@ func (e *encoder) captureAreas(dst []image.Rectangle, region image.Rectangle) []
 func (e *encoder) encode(cur *image.RGBA, region image.Rectangle, out []byte) []byte {
 	region = region.Intersect(e.bounds)
 	tx0, ty0, tx1, ty1 := e.tileSpan(region)
+	lossy := e.caps&wire.CapJPEG != 0
+	e.job.now = e.now().UnixNano()
+	if lossy {
+		e.planRefinement(region, time.Unix(0, e.job.now))
+	}
 	wanted := 0
 	for ty := ty0; ty < ty1; ty++ {
 		for tx := tx0; tx < tx1; tx++ {
@@ -186,22 +209,14 @@ func (e *encoder) encode(cur *image.RGBA, region image.Rectangle, out []byte) []
 			}
 		}
 	}
-	e.forRows(ty0, ty1, wanted >= minParallelTiles, func(_ *rectCoder, ty int) {
-		for tx := tx0; tx < tx1; tx++ {
-			i := ty*e.tw + tx
-			switch {
-			case e.forced[i]:
-				e.dirty[i] = e.tile(tx, ty).Intersect(region)
-			case e.captured[i]:
-				e.dirty[i] = changed(e.prev, cur, e.tile(tx, ty).Intersect(region))
-			default:
-				e.dirty[i] = image.Rectangle{}
-			}
-		}
-	})
+	e.job.cur, e.job.region, e.job.tx0, e.job.tx1 = cur, region, tx0, tx1
+	defer func() { e.job.cur = nil }() // the frame is the caller's
+	e.forRows(stepDiff, ty0, ty1, wanted >= minParallelTiles)
 	e.head.reset()
 	if e.caps&wire.CapCopy != 0 {
 		e.encodeScrolls(cur, tx0, ty0, tx1, ty1)
+		e.motion.setRange(e.job.now)
+		e.encodeMotion(cur, tx0, ty0, tx1, ty1)
 	}
 	dirty := 0
 	for ty := ty0; ty < ty1; ty++ {
@@ -211,10 +226,10 @@ func (e *encoder) encode(cur *image.RGBA, region image.Rectangle, out []byte) []
 			}
 		}
 	}
-	e.forRows(ty0, ty1, dirty >= minParallelTiles, func(c *rectCoder, ty int) {
-		e.rows[ty].reset()
-		e.encodeRow(c, cur, ty, tx0, tx1, &e.rows[ty])
-	})
+	e.forRows(stepEncode, ty0, ty1, dirty >= minParallelTiles)
+	if lossy {
+		e.countStreaks(tx0, ty0, tx1, ty1)
+	}
 	e.rects = append(e.rects[:0], e.head.rects...)
 	out = append(out, e.head.buf...)
 	for ty := ty0; ty < ty1; ty++ {
@@ -230,6 +245,23 @@ func (e *encoder) encode(cur *image.RGBA, region image.Rectangle, out []byte) []
 		}
 	}
 	return out
+}
+
+// diffRow finds the changed pixels of each tile of row ty in the job's region.
+func (e *encoder) diffRow(ty int) {
+	j := &e.job
+	for tx := j.tx0; tx < j.tx1; tx++ {
+		i := ty*e.tw + tx
+		switch {
+		case e.forced[i]:
+			e.dirty[i] = e.tile(tx, ty).Intersect(j.region)
+		case e.captured[i]:
+			e.dirty[i] = changed(e.prev, j.cur, e.tile(tx, ty).Intersect(j.region))
+			e.refineTile(i, e.tile(tx, ty).Intersect(j.region))
+		default:
+			e.dirty[i] = image.Rectangle{}
+		}
+	}
 }
 
 // encodeRow sends the dirty tiles of one tile row, merging neighbours: solid tiles of one
@@ -251,10 +283,11 @@ func (e *encoder) encodeRow(c *rectCoder, cur *image.RGBA, ty, tx0, tx1 int, o *
 			continue
 		}
 		s := c.solids[tx-tx0]
+		lossy := e.lossyEligible(ty*e.tw + tx)
 		end := tx + 1
 		for ; end < tx1; end++ {
 			n := e.dirty[ty*e.tw+end]
-			if n.Empty() || n.Union(r).Dx() > maxRunWidth {
+			if n.Empty() || n.Union(r).Dx() > maxRunWidth || e.lossyEligible(ty*e.tw+end) != lossy {
 				break
 			}
 			ns := c.solids[end-tx0]
@@ -266,10 +299,17 @@ func (e *encoder) encodeRow(c *rectCoder, cur *image.RGBA, ty, tx0, tx1 int, o *
 			}
 			r = r.Union(n)
 		}
-		if s.ok {
+		sentLossy := false
+		switch {
+		case s.ok:
 			c.appendSolid(r, s.c, o)
-		} else {
+		case lossy:
+			sentLossy = c.appendLossy(cur, r, e.policy.quality, o)
+		default:
 			c.appendPixels(cur, r, o)
+		}
+		if e.caps&wire.CapJPEG != 0 {
+			e.markSent(r, ty, tx, end, sentLossy, e.job.now)
 		}
 		tx = end
 	}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"maps"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +24,8 @@ type fakeScreen struct {
 	img      *image.RGBA
 	monitors []Monitor
 	captures chan image.Rectangle // if set, each capture is reported (non-blocking)
+	quit     chan struct{}        // closed by stopWatching: an unbuffered report waits no more
+	quitOnce sync.Once
 }
 
 func newFakeScreen(monitors ...Monitor) *fakeScreen {
@@ -29,7 +33,7 @@ func newFakeScreen(monitors ...Monitor) *fakeScreen {
 	for _, m := range monitors {
 		b = b.Union(m.Bounds())
 	}
-	s := &fakeScreen{img: image.NewRGBA(b), monitors: monitors}
+	s := &fakeScreen{img: image.NewRGBA(b), monitors: monitors, quit: make(chan struct{})}
 	fill(s.img, b, [3]byte{10, 20, 30})
 	return s
 }
@@ -51,7 +55,10 @@ func (s *fakeScreen) Capture(dst *image.RGBA, r image.Rectangle) error {
 	}
 	if s.captures != nil {
 		if cap(s.captures) == 0 {
-			s.captures <- r // unbuffered: the test waits for each capture
+			select { // unbuffered: the test waits for each capture, until it stops watching
+			case s.captures <- r:
+			case <-s.quit:
+			}
 		} else {
 			select {
 			case s.captures <- r:
@@ -69,6 +76,10 @@ func (s *fakeScreen) watchCaptures(buffer int) chan image.Rectangle {
 	s.captures = make(chan image.Rectangle, buffer)
 	return s.captures
 }
+
+// stopWatching releases a capture waiting for the test to take its report, so the agent's loop
+// can end; a test that watches unbuffered registers it as a cleanup.
+func (s *fakeScreen) stopWatching() { s.quitOnce.Do(func() { close(s.quit) }) }
 
 // set changes the screen atomically.
 func (s *fakeScreen) set(f func(img *image.RGBA)) {
@@ -128,6 +139,8 @@ type frameCounter struct {
 	counts map[wire.Type]int
 	bytes  int
 	onMsg  func(wire.Type)
+	keep   bool // keep every message in msgs
+	msgs   [][]byte
 }
 
 func (c *frameCounter) add(p []byte) {
@@ -145,11 +158,21 @@ func (c *frameCounter) add(p []byte) {
 		}
 		t := wire.Type(c.buf[4])
 		c.counts[t]++
+		if c.keep {
+			c.msgs = append(c.msgs, slices.Clone(c.buf[:4+n]))
+		}
 		c.buf = c.buf[4+n:]
 		if c.onMsg != nil {
 			c.onMsg(t)
 		}
 	}
+}
+
+// kept is a copy of the messages kept so far.
+func (c *frameCounter) kept() [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.msgs)
 }
 
 func (c *frameCounter) count(t wire.Type) int {
@@ -165,6 +188,12 @@ func (c *frameCounter) total() int {
 }
 
 // sniffed wraps one end of a pipe, counting what is read and written.
+func (c *frameCounter) countsCopy() map[wire.Type]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.counts)
+}
+
 type sniffed struct {
 	net.Conn
 	in, out *frameCounter
@@ -176,10 +205,10 @@ func (s *sniffed) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Write counts p before it is written, so that whatever the viewer received is counted.
 func (s *sniffed) Write(p []byte) (int, error) {
-	n, err := s.Conn.Write(p)
-	s.out.add(p[:n])
-	return n, err
+	s.out.add(p)
+	return s.Conn.Write(p)
 }
 
 // serve runs ServeFramebuffer on one end of a pipe and returns the other end, the agent side's
@@ -187,7 +216,7 @@ func (s *sniffed) Write(p []byte) (int, error) {
 func serve(t *testing.T, screen Screen, opts FramebufferOptions) (net.Conn, *sniffed, func() error) {
 	t.Helper()
 	a, v := net.Pipe()
-	sn := &sniffed{Conn: a, in: &frameCounter{}, out: &frameCounter{}}
+	sn := &sniffed{Conn: a, in: &frameCounter{}, out: &frameCounter{keep: opts.KeyBatchRatio > 0}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	var result error
@@ -209,9 +238,21 @@ func serve(t *testing.T, screen Screen, opts FramebufferOptions) (net.Conn, *sni
 	return v, sn, wait
 }
 
+// newClient is a viewer of protocol version 1's framing (no stream), so that tests can count
+// and inspect the agent's messages on the wire; newStreamClient speaks the stream.
 func newClient(t *testing.T, rw io.ReadWriter, inFlight int) *FramebufferClient {
 	t.Helper()
-	c, err := NewFramebufferClient(rw, inFlight)
+	return newClientCaps(t, rw, inFlight, viewerCaps&^wire.CapStream)
+}
+
+func newStreamClient(t *testing.T, rw io.ReadWriter, inFlight int) *FramebufferClient {
+	t.Helper()
+	return newClientCaps(t, rw, inFlight, viewerCaps)
+}
+
+func newClientCaps(t *testing.T, rw io.ReadWriter, inFlight int, caps uint64) *FramebufferClient {
+	t.Helper()
+	c, err := newFramebufferClient(rw, inFlight, caps)
 	if err != nil {
 		t.Fatalf("NewFramebufferClient: %v", err)
 	}

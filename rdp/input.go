@@ -51,6 +51,9 @@ func ServeInput(ctx context.Context, rw io.ReadWriter, inj Injector, opts InputO
 		if s.clip != nil {
 			caps |= wire.CapClipboard
 		}
+		if sa, ok := inj.(SecureAttention); ok && sa.SecureAttentionKeys() {
+			caps |= wire.CapSAS
+		}
 	}
 	if _, err := c.handshake(wire.KindInput, caps, false); err != nil {
 		if ctx.Err() != nil {

@@ -37,6 +37,10 @@ func (c *InputClient) ViewOnly() bool { return c.caps&wire.CapControl == 0 }
 // HasClipboard reports whether the agent shares its clipboard.
 func (c *InputClient) HasClipboard() bool { return c.caps&wire.CapClipboard != 0 }
 
+// SecureAttention reports whether Ctrl+Alt+Del sent as keys works on the agent's desktop as the
+// person's own would (see the SecureAttention interface).
+func (c *InputClient) SecureAttention() bool { return c.caps&wire.CapSAS != 0 }
+
 // Key presses (down) or releases an X11 keysym.
 func (c *InputClient) Key(keysym uint32, down bool) error {
 	return c.send(&wire.Key{Keysym: keysym, Down: down})

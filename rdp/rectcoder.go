@@ -1,6 +1,7 @@
 package rdp
 
 import (
+	"bytes"
 	"image"
 
 	"github.com/klauspost/compress/zstd"
@@ -17,12 +18,14 @@ type rectCoder struct {
 	prev   *image.RGBA
 	zenc   *zstd.Encoder
 	pal    palette
-	pbuf   []byte      // palette colours scratch
-	idx    []byte      // palette index per pixel scratch
-	pix    []byte      // packed pixels scratch
-	zbuf   []byte      // compressed scratch
-	msg    wire.Rect   // reused so that encoding allocates nothing per rectangle
-	solids []tileSolid // encodeRow's scratch: per tile of the row
+	pbuf   []byte       // palette colours scratch
+	idx    []byte       // palette index per pixel scratch
+	pix    []byte       // packed pixels scratch
+	zbuf   []byte       // compressed scratch
+	msg    wire.Rect    // reused so that encoding allocates nothing per rectangle
+	col    [3]byte      // a solid's colour, which msg.Data slices
+	solids []tileSolid  // encodeRow's scratch: per tile of the row
+	jbuf   bytes.Buffer // a JPEG rectangle
 }
 
 // rowOut is what one tile row (or the scroll pass) appended: messages and their description.
@@ -34,7 +37,9 @@ type rowOut struct {
 func (o *rowOut) reset() { o.buf, o.rects = o.buf[:0], o.rects[:0] }
 
 func (c *rectCoder) appendSolid(r image.Rectangle, col [3]byte, o *rowOut) {
-	c.msg = wire.Rect{X: int32(r.Min.X), Y: int32(r.Min.Y), W: uint32(r.Dx()), H: uint32(r.Dy()), Enc: wire.EncSolid, Data: col[:]}
+	c.msg = wire.Rect{X: int32(r.Min.X), Y: int32(r.Min.Y), W: uint32(r.Dx()), H: uint32(r.Dy()), Enc: wire.EncSolid}
+	c.col = col
+	c.msg.Data = c.col[:]
 	fill(c.prev, r, col)
 	c.appendMsg(r, "solid", o)
 }

@@ -40,6 +40,15 @@ type Clipboard interface {
 	WriteClipboard(text string) error
 }
 
+// SecureAttention is an optional capability of an Injector, found by type assertion: whether
+// Ctrl+Alt+Del, sent as key events, does on this desktop what the person pressing it would. On
+// X11 they are three ordinary keys; on Windows synthesized keys never start the secure attention
+// sequence (only a service's SendSAS does), so an injector there says false until it has one.
+// The viewer offers Ctrl+Alt+Del only when the agent says true.
+type SecureAttention interface {
+	SecureAttentionKeys() bool
+}
+
 // CursorSource is an optional capability of a Screen: the pointer position and shape.
 type CursorSource interface {
 	// Cursor returns the pointer position, its image and hotspot, and a serial that changes

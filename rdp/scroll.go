@@ -5,7 +5,8 @@ import (
 	"hash/maphash"
 	"image"
 	"slices"
-	"sync"
+
+	"github.com/assistkit/assist/rdp/internal/wire"
 )
 
 // minScrollRows is the shortest run of moved rows worth a copy rectangle: a copy costs about
@@ -20,6 +21,14 @@ type scrollFinder struct {
 	votes        []int32
 	queue, comps []int
 	seen         []bool
+	box          image.Rectangle // what findScroll hashes
+}
+
+// hashRows hashes the rows of img inside s.box into dst.
+func (s *scrollFinder) hashRows(img *image.RGBA, dst []uint64) {
+	for i := range dst {
+		dst[i] = s.rowHash(rowBytes(img, s.box.Min.X, s.box.Max.X, s.box.Min.Y+i))
+	}
 }
 
 // encodeScrolls looks, in each connected group of changed tiles, for a block of rows that moved
@@ -50,6 +59,9 @@ func (e *encoder) encodeScrolls(cur *image.RGBA, tx0, ty0, tx1, ty1 int) {
 				continue
 			}
 			e.coders[0].appendCopy(dst, src, &e.head)
+			if e.caps&wire.CapJPEG != 0 {
+				e.copyLossy(dst, src, e.job.now)
+			}
 			for _, j := range s.comps {
 				e.dirty[j] = changed(e.prev, cur, e.tile(j%e.tw, j/e.tw).Intersect(box))
 			}
@@ -92,20 +104,16 @@ func (e *encoder) findScroll(cur *image.RGBA, box image.Rectangle) (image.Rectan
 	s := &e.scr
 	n := box.Dy()
 	s.prevH, s.curH = slices.Grow(s.prevH[:0], n)[:n], slices.Grow(s.curH[:0], n)[:n]
-	hashRows := func(img *image.RGBA, dst []uint64) {
-		for i := range dst {
-			dst[i] = s.rowHash(rowBytes(img, box.Min.X, box.Max.X, box.Min.Y+i))
-		}
-	}
+	s.box = box
 	if e.workers > 1 && box.Dx()*n >= minParallelTiles*tileSize*tileSize {
 		// The scroll pass runs before the rows are shared out: hash prev and cur side by side.
-		var wg sync.WaitGroup
-		wg.Go(func() { hashRows(e.prev, s.prevH) })
-		hashRows(cur, s.curH)
-		wg.Wait()
+		e.job.wg.Add(1)
+		go e.job.hashPrev()
+		s.hashRows(cur, s.curH)
+		e.job.wg.Wait()
 	} else {
-		hashRows(e.prev, s.prevH)
-		hashRows(cur, s.curH)
+		s.hashRows(e.prev, s.prevH)
+		s.hashRows(cur, s.curH)
 	}
 	clear(s.rows)
 	for i, h := range s.prevH {

@@ -23,7 +23,8 @@ type RectInfo struct {
 	H int `json:"h"`
 	// Enc is the encoding: "solid", "raw", "zstd", "palette" or "copy".
 	Enc string `json:"enc"`
-	// Bytes is the rectangle's size on the wire, framing included.
+	// Bytes is the rectangle's size on the wire, framing included; inside the version 2 stream,
+	// its size decompressed (FramebufferClient.WireBytes counts what crossed).
 	Bytes int `json:"bytes"`
 }
 

@@ -1,6 +1,7 @@
 package rdp
 
 import (
+	"image"
 	"sync"
 	"sync/atomic"
 )
@@ -14,29 +15,68 @@ const (
 	minParallelTiles = 16
 )
 
-// forRows calls f for each tile row in [ty0, ty1). When parallel, the rows are handed out one
-// at a time to up to e.workers goroutines (the caller's included), each with its own coder, so a
-// slow row (text) does not hold up a band of fast ones (wallpaper); forRows returns when all
-// are done.
-func (e *encoder) forRows(ty0, ty1 int, parallel bool, f func(c *rectCoder, ty int)) {
+// rowStep is what forRows does to each tile row of an encode.
+type rowStep uint8
+
+const (
+	stepDiff   rowStep = iota // find each tile's changed pixels
+	stepEncode                // encode the row's dirty tiles into e.rows[ty]
+)
+
+// rowJob is the encode forRows works on: the frame, its region's tiles, and the next row to
+// hand out. It lives in the encoder, and each worker's function is made once, so that an
+// encode allocates nothing, in parallel or not.
+type rowJob struct {
+	step     rowStep
+	cur      *image.RGBA
+	region   image.Rectangle
+	tx0, tx1 int
+	ty1      int
+	now      int64 // Unix ns of this encode, for the tiles' lossy state
+	next     atomic.Int64
+	wg       sync.WaitGroup
+	work     []func() // work[i] runs rows on coders[i]; work[0] is unused (the caller works)
+	hashPrev func()   // hashes prev's rows for findScroll beside the caller's hashing of cur
+}
+
+func (e *encoder) makeWorkers() {
+	e.job.work = make([]func(), len(e.coders))
+	for i := 1; i < len(e.coders); i++ {
+		c := e.coders[i]
+		e.job.work[i] = func() { e.workRows(c); e.job.wg.Done() }
+	}
+	e.job.hashPrev = func() { e.scr.hashRows(e.prev, e.scr.prevH); e.job.wg.Done() }
+}
+
+// forRows does step to each tile row in [ty0, ty1) of the region. When parallel, the rows are
+// handed out one at a time to up to e.workers goroutines (the caller's included), each with its
+// own coder, so a slow row (text) does not hold up a band of fast ones (wallpaper); forRows
+// returns when all are done.
+func (e *encoder) forRows(step rowStep, ty0, ty1 int, parallel bool) {
+	j := &e.job
+	j.step, j.ty1 = step, ty1
+	j.next.Store(int64(ty0))
 	n := min(e.workers, ty1-ty0)
 	if !parallel || n < 2 {
-		for ty := ty0; ty < ty1; ty++ {
-			f(e.coders[0], ty)
+		n = 1
+	}
+	j.wg.Add(n - 1)
+	for _, w := range j.work[1:n] {
+		go w()
+	}
+	e.workRows(e.coders[0])
+	j.wg.Wait()
+}
+
+func (e *encoder) workRows(c *rectCoder) {
+	j := &e.job
+	for ty := int(j.next.Add(1) - 1); ty < j.ty1; ty = int(j.next.Add(1) - 1) {
+		switch j.step {
+		case stepDiff:
+			e.diffRow(ty)
+		case stepEncode:
+			e.rows[ty].reset()
+			e.encodeRow(c, j.cur, ty, j.tx0, j.tx1, &e.rows[ty])
 		}
-		return
 	}
-	var next atomic.Int64
-	next.Store(int64(ty0))
-	work := func(c *rectCoder) {
-		for ty := int(next.Add(1) - 1); ty < ty1; ty = int(next.Add(1) - 1) {
-			f(c, ty)
-		}
-	}
-	var wg sync.WaitGroup
-	for _, c := range e.coders[1:n] {
-		wg.Go(func() { work(c) })
-	}
-	work(e.coders[0])
-	wg.Wait()
 }

@@ -5,34 +5,15 @@
 # It keeps running until Ctrl-C. DEMO_ONESHOT=1 takes a snapshot and exits (for scripts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=$PWD/bin
-demo=${DEMO_DIR:-$(mktemp -d /tmp/assist-demo.XXXXXX)}
-mkdir -p "$demo"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# free_port prints a loopback port nothing listens on (bash only: no python on a bare Debian).
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 40000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+. scripts/lib/demo.sh assist-demo
 
 say "gateway: a data directory, a demo technician, assistd serve"
-ssh-keygen -q -t ed25519 -N '' -C demo-technician -f "$demo/technician_ed25519"
+technician_key
 "$bin/assistd" init --data "$demo/gateway" --admin demo --admin-full-name "Demo Technician" --admin-key "$demo/technician_ed25519.pub"
 ssh_port=$(free_port); http_port=$(free_port)
 "$bin/assistd" serve --data "$demo/gateway" --ssh "127.0.0.1:$ssh_port" --http "127.0.0.1:$http_port" 2>"$demo/assistd.log" &
 pids+=($!)
-for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$ssh_port) 2>/dev/null && break; sleep 0.1; done
+wait_port "$ssh_port"
 hostkey=$("$bin/assistd" hostkey --data "$demo/gateway")
 echo "listening on 127.0.0.1:$ssh_port (SSH) and http://127.0.0.1:$http_port (help desk); log: $demo/assistd.log"
 
@@ -41,23 +22,12 @@ if [ -n "${DISPLAY:-}" ] && xdpyinfo >/dev/null 2>&1; then
   display=$DISPLAY
   echo "using the real display $display"
 else
-  Xvfb -displayfd 3 -screen 0 1920x1080x24 -nolisten tcp -noreset 3>"$demo/display" 2>"$demo/xvfb.log" &
-  pids+=($!)
-  for _ in $(seq 100); do [ -s "$demo/display" ] && break; sleep 0.1; done
-  display=":$(cat "$demo/display")"
-  DISPLAY=$display xterm -geometry 120x40+100+100 -fa Monospace -fs 12 -e bash --norc &
-  pids+=($!)
+  virtual_display 1920x1080x24 120x40+100+100
   echo "started a virtual display $display (Xvfb 1920x1080) with an xterm in it"
 fi
 
 say "agent: the person asks for help"
-"$bin/assist-agent" request --gateway "127.0.0.1:$ssh_port" --gateway-key "$hostkey" --key "$demo/agent_ed25519" \
-  --name "Pat Person" --email pat@example.org --phone "+1 555 0100" --message "My printer does not print." \
-  --consent full --display "$display" >"$demo/agent.log" 2>&1 </dev/null &
-pids+=($!)
-for _ in $(seq 100); do grep -q 'request code is' "$demo/agent.log" 2>/dev/null && break; sleep 0.1; done
-cat "$demo/agent.log"
-code=$(grep -o '[2-9A-Z]\{4\}-[2-9A-Z]\{4\}' "$demo/agent.log" | head -1)
+ask_for_help "127.0.0.1:$ssh_port" --phone "+1 555 0100"
 
 export ASSIST_GATEWAY=127.0.0.1:$ssh_port ASSIST_USER=demo ASSIST_IDENTITY=$demo/technician_ed25519 ASSIST_GATEWAY_KEY=$hostkey
 say "technician: assist request list"

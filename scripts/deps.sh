@@ -10,6 +10,12 @@ packages=(
   chromium                               # headless browser for viewer and help-desk tests
   fail2ban                               # fail2ban-regex for log compatibility tests
   xdg-utils shared-mime-info desktop-file-utils  # .otc file association
+  pkg-config libwayland-dev libx11-xcb-dev libxkbcommon-x11-dev libxcursor-dev  # cgo for Gio (the agent's windows)
+  libegl-dev libgles-dev libvulkan-dev libgl1-mesa-dri                          # … its GPU headers, and Mesa's software GL for Xvfb
+  xdotool                                 # real X input in the agent's window tests
+  dbus-daemon                             # a private session bus for the tray icon's tests (StatusNotifierItem)
+  wine64 gcc-mingw-w64-x86-64             # the Windows agent's tests under Wine, and their bcryptprimitives.dll shim
+  ffmpeg                                  # assist recording export, and ffprobe for its test
 )
 
 missing=()

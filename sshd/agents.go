@@ -3,121 +3,157 @@ package sshd
 import (
 	"errors"
 	"log/slog"
-	"time"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/assistkit/assist/protocol"
 	"github.com/assistkit/assist/tickets"
 )
 
-// agentConn is an agent's reverse connection: while it is up, its request is online and sessions
-// reach the person through it.
+// agentConn is an agent's reverse connection holding a request: while it is up, the request is
+// online and sessions reach the person through it.
 type agentConn struct {
-	sc        *ssh.ServerConn
+	c         *conn
 	requestID string
 	code      string
+	version   uint32 // the protocol version the agent filed with
 	log       *slog.Logger
 }
 
-// serveAgent handles an agent's connection: one request filed or resumed, keepalives, and no
-// channels from its side.
-func (s *Server) serveAgent(sc *ssh.ServerConn, chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request, log *slog.Logger) {
-	go s.refuseChannels(chans, sc, log, "agents open no channels")
-	stop := make(chan struct{})
-	defer close(stop)
-	go s.keepalive(sc, stop, log)
+// encode is msg as this agent reads it. Everything the gateway sends an agent goes through it,
+// so a field added in a later protocol version reaches only the agents that know it.
+func (ac *agentConn) encode(msg any) []byte { return protocol.Marshal(msg, ac.version) }
+
+// serveAgent serves an agent's connection: one request filed or resumed, keepalives, and no
+// channels from its side. One goroutine reads both the requests and the channels until the
+// connection closes: a gateway holds 20,000 of these, and each goroutine more is a stack each.
+func (c *conn) serveAgent() {
+	if hc := c.s.socketOf(c.sc); hc != nil {
+		c.s.live.watch(c.ctx, c.sc, &hc.lastRead, c.log)
+	}
 	var ac *agentConn
-	for r := range reqs {
-		switch r.Type {
-		case tickets.RequestGlobal:
-			if ac != nil {
-				replyError(r, "this connection already holds request "+ac.code)
+	for reqs, chans := c.reqs, c.chans; reqs != nil; {
+		select {
+		case r, ok := <-reqs:
+			if !ok {
+				reqs = nil
 				continue
 			}
-			var err error
-			ac, err = s.fileRequest(sc, r, log)
-			if err != nil {
-				log.Info("request refused", "err", err)
-				s.audit(tickets.Event{Kind: "request.refused", Actor: actorOf(sc.User(), sc.Permissions), Remote: sc.RemoteAddr().String(), Attrs: map[string]string{"reason": err.Error()}})
-				replyError(r, err.Error())
+			ac = c.agentRequest(ac, r)
+		case nc, ok := <-chans:
+			if !ok {
+				chans = nil
+				continue
 			}
-		case "keepalive@openssh.com":
-			r.Reply(false, nil)
-		default:
-			s.refuseRequest(r, sc, log)
+			c.refuseChannel(nc, ssh.Prohibited, "agents open no channels")
 		}
 	}
 	if ac != nil {
-		s.agentGone(ac)
+		c.s.agentGone(ac)
 	}
 }
 
+// agentRequest answers one of an agent's global requests; ac is the request the connection
+// holds (nil before it filed), and so is the result.
+func (c *conn) agentRequest(ac *agentConn, r *ssh.Request) *agentConn {
+	switch r.Type {
+	case protocol.RequestGlobal:
+		if ac != nil {
+			replyError(r, "this connection already holds request "+ac.code)
+			return ac
+		}
+		filed, err := c.fileRequest(r)
+		if err != nil {
+			c.log.Info("request refused", "err", err)
+			c.audit(tickets.Event{Kind: "request.refused", Attrs: map[string]string{"reason": err.Error()}})
+			replyError(r, err.Error())
+		}
+		return filed
+	case protocol.WithdrawGlobal:
+		if ac == nil {
+			replyError(r, "this connection holds no request")
+			return nil
+		}
+		c.withdrawRequest(ac, r)
+	case "keepalive@openssh.com":
+		r.Reply(false, nil)
+	default:
+		c.refuseRequest(r)
+	}
+	return ac
+}
+
 func replyError(r *ssh.Request, msg string) {
-	r.Reply(false, ssh.Marshal(tickets.ErrorReply{Message: msg}))
+	r.Reply(false, ssh.Marshal(protocol.ErrorReply{Message: msg}))
 }
 
 // fileRequest stores a new request or resumes the open one bound to the agent's key, registers
 // the connection as the request's agent and answers with the code.
-func (s *Server) fileRequest(sc *ssh.ServerConn, r *ssh.Request, log *slog.Logger) (*agentConn, error) {
-	form, err := tickets.DecodeForm(r.Payload)
+func (c *conn) fileRequest(r *ssh.Request) (*agentConn, error) {
+	s := c.s
+	form, version, err := tickets.DecodeForm(r.Payload)
 	if err != nil {
 		return nil, err
 	}
-	fp := sc.Permissions.Extensions[extFingerprint]
-	remote := sc.RemoteAddr().String()
-	resumed := true
-	req, err := s.cfg.Store.UpdateRequest(s.agentRequestID(fp), func(r *tickets.Request) error {
-		r.LocalIP, r.RemoteAddr = form.LocalIP, remote
-		return nil
-	})
+	// Resuming first: an agent back after a drop is not a new filing, so the address's filing
+	// limit does not apply to it. FileRequest resumes too, should the same key file meanwhile.
+	f := tickets.Filing{Form: form, AgentKey: c.key, Remote: c.remote, Actor: c.actor()}
+	ip := addrOf(c.sc.RemoteAddr())
+	filed, err := s.cfg.Store.ResumeRequest(f)
 	if errors.Is(err, tickets.ErrNotFound) {
-		resumed = false
-		req, err = s.cfg.Store.CreateRequest(tickets.Request{
-			FullName: form.FullName, UserName: form.UserName, Computer: form.Computer, Email: form.Email,
-			Phone: form.Phone, Message: form.Message, LocalIP: form.LocalIP, RemoteAddr: remote, AgentKey: fp,
-		})
+		if err := s.filings.file(ip); err != nil {
+			return nil, err
+		}
+		if filed, err = s.cfg.Store.FileRequest(f); err != nil || filed.Resumed {
+			s.filings.unfile(ip)
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	kind := "request.filed"
-	if resumed {
-		kind = "request.resumed"
+	if filed.Resumed {
+		s.filings.resumed(ip)
 	}
-	s.audit(tickets.Event{Kind: kind, Actor: actorOf(sc.User(), sc.Permissions), Request: req.Code, Remote: remote,
-		Attrs: map[string]string{"full_name": req.FullName, "computer": req.Computer, "local_ip": req.LocalIP}})
-	ac := &agentConn{sc: sc, requestID: req.ID, code: req.Code, log: log.With("request", req.Code)}
+	req, resumed := filed.Request, filed.Resumed
+	ac := &agentConn{c: c, requestID: req.ID, code: req.Code, version: version, log: c.log.With("request", req.Code, "protocol", version)}
 	s.mu.Lock()
 	old := s.agents[req.ID]
 	s.agents[req.ID] = ac
 	s.mu.Unlock()
 	if old != nil {
 		old.log.Info("agent replaced by a new connection of the same key")
-		old.sc.Close()
+		old.c.sc.Close()
 	}
-	r.Reply(true, ssh.Marshal(tickets.RequestReply{Code: req.Code, Resumed: resumed}))
+	if p, ok := s.cfg.Store.(clusterPresence); ok {
+		if err := p.AgentOnline(req.ID); err != nil {
+			ac.log.Warn("the other gateways of the cluster do not see this agent online", "err", err)
+		}
+	}
+	// The watchers hear of the filing once the agent is registered, so they see it online.
+	s.logEvents(filed.Events...)
+	r.Reply(true, ac.encode(protocol.RequestReply{Code: req.Code, Resumed: resumed}))
 	ac.log.Info("agent online", "resumed", resumed)
-	return ac, nil
-}
-
-// agentRequestID returns the ID of the open request bound to fp, or a value that finds nothing.
-func (s *Server) agentRequestID(fp string) string {
-	r, err := s.cfg.Store.OpenRequestByAgent(fp)
-	if err != nil {
-		return "-"
+	if resumed {
+		s.agentBack(ac)
 	}
-	return r.ID
+	return ac, nil
 }
 
 // agentGone unregisters an agent whose connection ended, unless a newer one replaced it.
 func (s *Server) agentGone(ac *agentConn) {
 	s.mu.Lock()
-	if s.agents[ac.requestID] == ac {
+	ours := s.agents[ac.requestID] == ac
+	if ours {
 		delete(s.agents, ac.requestID)
 	}
 	s.mu.Unlock()
+	if p, ok := s.cfg.Store.(clusterPresence); ok && ours {
+		if err := p.AgentOffline(ac.requestID); err != nil {
+			ac.log.Warn("the cluster still shows this agent online until this gateway's lease runs out", "err", err)
+		}
+	}
 	ac.log.Info("agent disconnected")
-	s.audit(tickets.Event{Kind: "agent.disconnected", Actor: actorOf(ac.sc.User(), ac.sc.Permissions), Request: ac.code, Remote: ac.sc.RemoteAddr().String()})
+	ac.c.audit(tickets.Event{Kind: "agent.disconnected", Request: ac.code})
 }
 
 // agentFor returns the live agent of a request, or nil.
@@ -127,35 +163,21 @@ func (s *Server) agentFor(requestID string) *agentConn {
 	return s.agents[requestID]
 }
 
-// Online reports whether the request's agent is connected.
-func (s *Server) Online(requestID string) bool { return s.agentFor(requestID) != nil }
-
-// keepalive drops a connection whose peer stopped answering.
-func (s *Server) keepalive(sc *ssh.ServerConn, stop <-chan struct{}, log *slog.Logger) {
-	t := time.NewTicker(s.cfg.KeepaliveInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-		answered := make(chan error, 1)
-		go func() {
-			_, _, err := sc.SendRequest("keepalive@openssh.com", true, nil)
-			answered <- err
-		}()
-		select {
-		case err := <-answered:
-			if err == nil {
-				continue
-			}
-		case <-time.After(3 * s.cfg.KeepaliveInterval):
-		case <-stop:
-			return
-		}
-		log.Info("peer stopped answering keepalives; closing")
-		sc.Close()
-		return
+// Online reports whether the request's agent is connected: to this gateway, or, on a cluster, to
+// another one.
+func (s *Server) Online(requestID string) bool {
+	if s.agentFor(requestID) != nil {
+		return true
 	}
+	p, ok := s.cfg.Store.(clusterPresence)
+	return ok && p.Online(requestID)
+}
+
+// clusterPresence is a store several gateways share that knows which of them holds each agent
+// (tickets/etcdstore): under each gateway's lease, so a dead gateway's agents show offline
+// everywhere within the lease's TTL.
+type clusterPresence interface {
+	AgentOnline(requestID string) error
+	AgentOffline(requestID string) error
+	Online(requestID string) bool
 }

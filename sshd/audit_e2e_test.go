@@ -16,10 +16,10 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/assistkit/assist/agent"
-	"github.com/assistkit/assist/internal/testenv"
-	"github.com/assistkit/assist/rdp"
+	"github.com/assistkit/assist/internal/harness/fail2ban"
+	"github.com/assistkit/assist/internal/harness/testenv"
+	"github.com/assistkit/assist/protocol"
 	"github.com/assistkit/assist/sshd"
-	"github.com/assistkit/assist/sshd/internal/authlog/authlogtest"
 	"github.com/assistkit/assist/tickets"
 	"github.com/assistkit/assist/viewer"
 )
@@ -29,8 +29,8 @@ import (
 func TestAuditFullSession(t *testing.T) {
 	g := testenv.StartGateway(t, testenv.Options{Configure: func(c *sshd.Config) { c.CredentialGrace = 50 * time.Millisecond }})
 	admin := g.AddTechnician(t, "alice", true)
-	routes := map[string]agent.Route{rdp.FramebufferChannel: echoRoute(tickets.GrantView), "session": agent.FilesRoute(slog.New(slog.DiscardHandler))}
-	a := g.StartAgent(t, testenv.AgentOptions{Grant: tickets.GrantView | tickets.GrantControl | tickets.GrantFilesRead | tickets.GrantFilesWrite, Routes: routes})
+	routes := map[string]agent.Route{protocol.FramebufferChannel: echoRoute(protocol.GrantView), "session": agent.FilesRoute(slog.New(slog.DiscardHandler))}
+	a := g.StartAgent(t, testenv.AgentOptions{Grant: protocol.GrantView | protocol.GrantControl | protocol.GrantFilesRead | protocol.GrantFilesWrite, Routes: routes})
 	o := g.IssueOTC(t, admin, a.Code())
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -39,7 +39,7 @@ func TestAuditFullSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch, reqs, err := s.OpenChannel(rdp.FramebufferChannel, nil)
+	ch, reqs, err := s.OpenChannel(protocol.FramebufferChannel, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,8 +76,9 @@ func TestAuditFullSession(t *testing.T) {
 	}
 	fc.Close()
 	s.Close()
-	testenv.WaitFor(t, 10*time.Second, "session.ended", func() bool {
-		ev, _ := g.Store.Events(tickets.EventFilter{Kind: "session.ended"})
+	// credential.spent is the session's last event (after session.ended).
+	testenv.WaitFor(t, 10*time.Second, "credential.spent", func() bool {
+		ev, _ := g.Store.Events(tickets.EventFilter{Kind: "credential.spent"})
 		return len(ev) == 1
 	})
 
@@ -97,7 +98,7 @@ func TestAuditFullSession(t *testing.T) {
 		{"auth.accepted", "role", "otc"},
 		{"consent.asked", "", ""},
 		{"consent.answered", "grant", "control,files"},
-		{"channel.opened", "type", rdp.FramebufferChannel},
+		{"channel.opened", "type", protocol.FramebufferChannel},
 		{"channel.closed", "bytes_to_agent", "5"},
 		{"channel.opened", "type", "sftp"},
 		{"sftp.open-write", "path", src},
@@ -176,7 +177,7 @@ func TestFail2banReadsGatewayLog(t *testing.T) {
 		}
 	}
 	g.Stop() // flush: every connection's lines are written
-	got := authlogtest.Failures(t, logPath, "assistd")
+	got := fail2ban.Failures(t, logPath, "assistd")
 	if len(got) < failures {
 		t.Fatalf("fail2ban counted %d failures, want at least %d (one per failed login); log:\n%s", len(got), failures, readFile(t, logPath))
 	}

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/assistkit/assist/protocol"
 	"github.com/assistkit/assist/tickets"
 )
 
@@ -21,14 +22,16 @@ const (
 	extRole        = "assist-role"
 	extFingerprint = "assist-key"
 	extKeyLine     = "assist-key-line"
-	extAdmin       = "assist-admin"
+	extAccount     = "assist-account-role" // a technician login's tickets.Role
 	extRequest     = "assist-request"
 	extFullName    = "assist-full-name"
 	extTechnician  = "assist-technician"
+	extPeer        = "assist-peer" // a gateway login's gateway name
 
 	roleAgent      = "agent"
 	roleTechnician = "technician"
 	roleOTC        = "otc"
+	rolePeer       = "gateway" // another gateway of the cluster (peering.go)
 )
 
 // errAuth is all the remote side learns about a refused key.
@@ -39,6 +42,8 @@ var errAuth = errors.New("permission denied")
 type authState struct {
 	s       *Server
 	remote  net.Addr
+	ip      netip.Addr
+	conn    *handshakeConn
 	user    string
 	invalid bool
 	failed  int
@@ -68,16 +73,22 @@ func (a *authState) publicKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Pe
 	if perms != nil {
 		return perms, nil
 	}
+	if reason == reasonStoreDown {
+		return nil, a.storeDown(user)
+	}
 	a.invalid = invalid
+	a.failed++
+	if !a.s.preauth.allow(a.ip) {
+		return nil, errAuth
+	}
 	if invalid && !a.logged {
 		a.logged = true
 		a.s.auth.InvalidUser(user, a.remote)
 	}
-	a.failed++
 	a.s.auth.Failed("publickey", user, invalid, a.remote, key)
 	a.s.log.Info("authentication refused", "remote", a.remote.String(), "user", user, "key", ssh.FingerprintSHA256(key), "reason", reason)
 	a.s.audit(tickets.Event{Kind: "auth.failed", Remote: a.remote.String(), Attrs: map[string]string{
-		"user": user, "key": ssh.FingerprintSHA256(key), "reason": reason}})
+		"user": clip(user), "key": ssh.FingerprintSHA256(key), "reason": reason}})
 	return nil, errAuth
 }
 
@@ -86,7 +97,7 @@ func (a *authState) decide(user string, key ssh.PublicKey) (perms *ssh.Permissio
 	fp := ssh.FingerprintSHA256(key)
 	ext := map[string]string{extFingerprint: fp, extKeyLine: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))}
 	switch {
-	case user == tickets.AgentUser:
+	case user == protocol.AgentUser:
 		if key.Type() != ssh.KeyAlgoED25519 {
 			return nil, false, "agents must use ed25519 keys"
 		}
@@ -94,10 +105,13 @@ func (a *authState) decide(user string, key ssh.PublicKey) (perms *ssh.Permissio
 		return &ssh.Permissions{Extensions: ext}, false, ""
 	case strings.HasPrefix(user, "otc-"):
 		cred, err := a.s.cfg.Store.Credential(fp)
+		if errors.Is(err, tickets.ErrUnavailable) {
+			return nil, false, reasonStoreDown
+		}
 		if err != nil {
 			return nil, false, "not a one-time credential"
 		}
-		if tickets.OTCUser(cred.RequestCode) != user {
+		if protocol.OTCUser(cred.RequestCode) != user {
 			return nil, false, fmt.Sprintf("credential is for request %s, not %s", cred.RequestCode, strings.TrimPrefix(user, "otc-"))
 		}
 		if why := a.s.credentialRefusal(cred); why != "" {
@@ -105,15 +119,20 @@ func (a *authState) decide(user string, key ssh.PublicKey) (perms *ssh.Permissio
 		}
 		ext[extRole], ext[extRequest], ext[extTechnician] = roleOTC, cred.RequestCode, cred.Technician
 		return &ssh.Permissions{Extensions: ext}, false, ""
+	case strings.HasPrefix(user, peerUserPrefix):
+		return a.decidePeer(strings.TrimPrefix(user, peerUserPrefix), key, ext)
 	}
 	u, err := a.s.cfg.Store.User(user)
+	if errors.Is(err, tickets.ErrUnavailable) {
+		return nil, false, reasonStoreDown
+	}
 	if err != nil {
 		return nil, true, "no such user"
 	}
 	for _, line := range u.Keys {
 		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
 		if err == nil && string(k.Marshal()) == string(key.Marshal()) {
-			ext[extRole], ext[extAdmin], ext[extFullName] = roleTechnician, strconv.FormatBool(u.Admin), u.FullName
+			ext[extRole], ext[extAccount], ext[extFullName] = roleTechnician, string(u.AccountRole()), u.FullName
 			return &ssh.Permissions{Extensions: ext}, false, ""
 		}
 	}
@@ -127,12 +146,30 @@ func (a *authState) verified(meta ssh.ConnMetadata, key ssh.PublicKey, perms *ss
 		return perms, nil
 	}
 	if err := a.s.claimCredential(perms.Extensions[extFingerprint]); err != nil {
+		if errors.Is(err, tickets.ErrUnavailable) {
+			return nil, a.storeDown(meta.User())
+		}
 		a.failed++
+		if !a.s.preauth.allow(a.ip) {
+			return nil, errAuth
+		}
 		a.s.auth.Failed("publickey", meta.User(), false, a.remote, key)
 		a.s.log.Info("authentication refused", "remote", a.remote.String(), "user", meta.User(), "reason", err.Error())
 		return nil, errAuth
 	}
 	return perms, nil
+}
+
+// reasonStoreDown is decide's reason when the store could not say: a cluster's store whose
+// etcd does not answer.
+const reasonStoreDown = "store unavailable"
+
+// storeDown refuses a login that the store could not decide, saying so to the client in a
+// banner. It writes no "Failed publickey" line: the user may be genuine, and fail2ban should
+// not count an outage against them.
+func (a *authState) storeDown(user string) error {
+	a.s.log.Warn("login not decided: store unavailable", "remote", a.remote.String(), "user", clip(user))
+	return &ssh.BannerError{Err: errAuth, Message: "assistd: the request store is unavailable; try again in a moment\n"}
 }
 
 // acceptedKey returns the key a connection logged in with, for the "Accepted" line.
@@ -146,7 +183,12 @@ func (a *authState) acceptedKey(p *ssh.Permissions) ssh.PublicKey {
 
 // handshakeFailed writes the line OpenSSH would for a connection that never authenticated.
 func (a *authState) handshakeFailed(err error) {
+	if !a.s.preauth.allow(a.ip) {
+		return
+	}
 	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded) && !a.conn.gotVersion():
+		a.s.auth.NoIdentification(a.remote)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		a.s.auth.TimeoutPreauth(a.remote)
 	case a.failed >= a.s.cfg.MaxAuthTries:
@@ -157,7 +199,7 @@ func (a *authState) handshakeFailed(err error) {
 		// OpenSSH's log, not a client that merely went away.
 		a.s.auth.Failed("publickey", a.user, a.invalid, a.remote, nil)
 		a.s.log.Info("authentication refused", "remote", a.remote.String(), "user", a.user, "reason", "signature did not verify", "err", err)
-		a.s.audit(tickets.Event{Kind: "auth.failed", Remote: a.remote.String(), Attrs: map[string]string{"user": a.user, "reason": "signature did not verify"}})
+		a.s.audit(tickets.Event{Kind: "auth.failed", Remote: a.remote.String(), Attrs: map[string]string{"user": clip(a.user), "reason": "signature did not verify"}})
 	case a.user != "":
 		a.s.auth.ClosedPreauth(a.user, a.invalid, a.remote)
 	case errors.Is(err, io.EOF):
@@ -171,15 +213,4 @@ func (a *authState) handshakeFailed(err error) {
 // verify; the library has no typed error for it.
 func badSignature(err error) bool {
 	return errors.Is(err, rsa.ErrVerification) || strings.Contains(err.Error(), "signature")
-}
-
-// actorOf names who a connection is, for audit events.
-func actorOf(user string, p *ssh.Permissions) string {
-	switch p.Extensions[extRole] {
-	case roleAgent:
-		return "agent:" + p.Extensions[extFingerprint]
-	case roleOTC:
-		return p.Extensions[extTechnician]
-	}
-	return user
 }

@@ -2,12 +2,14 @@ package sshd_test
 
 import (
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/assistkit/assist/internal/testenv"
+	"github.com/assistkit/assist/internal/harness/testenv"
+	"github.com/assistkit/assist/protocol"
 	"github.com/assistkit/assist/tickets"
 )
 
@@ -15,8 +17,8 @@ import (
 // hostile agent could, and returns the gateway's answer.
 func fileRaw(t *testing.T, g *testenv.Gateway, payload []byte) (bool, []byte) {
 	t.Helper()
-	c := mustDial(t, g, tickets.AgentUser, testenv.NewKey(t))
-	ok, reply, err := c.SendRequest(tickets.RequestGlobal, true, payload)
+	c := mustDial(t, g, protocol.AgentUser, testenv.NewKey(t))
+	ok, reply, err := c.SendRequest(protocol.RequestGlobal, true, payload)
 	if err != nil {
 		t.Fatalf("send request@: %v", err)
 	}
@@ -25,7 +27,7 @@ func fileRaw(t *testing.T, g *testenv.Gateway, payload []byte) (bool, []byte) {
 
 func TestBadFormRefusedNothingStored(t *testing.T) {
 	long := tickets.Form{FullName: "Pat", Message: strings.Repeat("x", tickets.MaxMessageLen+1)}
-	version2 := binary.BigEndian.AppendUint32(nil, 2)
+	newer := binary.BigEndian.AppendUint32(nil, protocol.Version+1)
 	cases := []struct {
 		name    string
 		payload []byte
@@ -36,7 +38,7 @@ func TestBadFormRefusedNothingStored(t *testing.T) {
 		{"truncated", tickets.EncodeForm(tickets.Form{FullName: "Pat"})[:10], "malformed"},
 		{"garbage", []byte{0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff}, "malformed"},
 		{"empty", nil, "malformed"},
-		{"newer version", append(version2, tickets.EncodeForm(tickets.Form{FullName: "Pat"})[4:]...), "protocol version 2"},
+		{"newer version", append(newer, tickets.EncodeForm(tickets.Form{FullName: "Pat"})[4:]...), fmt.Sprintf("protocol version %d, this gateway speaks 1 to %d", protocol.Version+1, protocol.Version)},
 		{"no name", tickets.EncodeForm(tickets.Form{Email: "a@example.org"}), "full name: required"},
 		{"bad email", tickets.EncodeForm(tickets.Form{FullName: "Pat", Email: "not an address"}), "email"},
 		{"bad local IP", tickets.EncodeForm(tickets.Form{FullName: "Pat", LocalIP: "300.1.1.1"}), "local IP"},
@@ -49,13 +51,14 @@ func TestBadFormRefusedNothingStored(t *testing.T) {
 			if ok {
 				t.Fatalf("gateway accepted %s", c.name)
 			}
-			var e tickets.ErrorReply
+			var e protocol.ErrorReply
 			if err := ssh.Unmarshal(reply, &e); err != nil || !strings.Contains(e.Message, c.want) {
 				t.Fatalf("refusal says %q (%v), want it to mention %q", e.Message, err, c.want)
 			}
 		})
 	}
-	reqs, err := g.Store.Requests(true)
+	page, err := g.Store.Requests(tickets.RequestQuery{Closed: true})
+	reqs := page.Requests
 	if err != nil || len(reqs) != 0 {
 		t.Fatalf("store holds %d requests (%v) after bad forms, want none", len(reqs), err)
 	}
@@ -77,11 +80,11 @@ func TestHostileFieldsStoredPlain(t *testing.T) {
 	}
 	ok, reply := fileRaw(t, g, tickets.EncodeForm(hostile))
 	if !ok {
-		var e tickets.ErrorReply
+		var e protocol.ErrorReply
 		ssh.Unmarshal(reply, &e)
 		t.Fatalf("hostile but bounded form refused: %s", e.Message)
 	}
-	var rr tickets.RequestReply
+	var rr protocol.RequestReply
 	if err := ssh.Unmarshal(reply, &rr); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +92,7 @@ func TestHostileFieldsStoredPlain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := tickets.Request{FullName: "Eve [31mRed[0m evil <script>alert(1)</script>", UserName: "eve", Computer: "PCINJECTED-ROW",
+	want := tickets.Form{FullName: "Eve [31mRed[0m evil <script>alert(1)</script>", UserName: "eve", Computer: "PCINJECTED-ROW",
 		Message: "line one\nline two ]0;pwned iso"}
 	if r.FullName != want.FullName || r.UserName != want.UserName || r.Computer != want.Computer || r.Message != want.Message {
 		t.Fatalf("stored %q %q %q %q\nwant   %q %q %q %q", r.FullName, r.UserName, r.Computer, r.Message,

@@ -13,7 +13,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/assistkit/assist/internal/testenv"
+	"github.com/assistkit/assist/internal/harness/testenv"
+	"github.com/assistkit/assist/protocol"
 	"github.com/assistkit/assist/tickets"
 )
 
@@ -77,7 +78,7 @@ func checkNoSession(t *testing.T, d *desk, o *tickets.OTC) {
 		t.Fatalf("%d credential.used events: a session started", n)
 	}
 	for _, e := range events(t, d.g, "auth.accepted") {
-		if e.Attrs["user"] == tickets.OTCUser(o.Request) {
+		if e.Attrs["user"] == protocol.OTCUser(o.Request) {
 			t.Fatalf("a one-time login was accepted: %+v", e)
 		}
 	}
@@ -87,13 +88,13 @@ func checkNoSession(t *testing.T, d *desk, o *tickets.OTC) {
 }
 
 func TestCVE202445337OneTimeCredential(t *testing.T) {
-	d := newDesk(t, tickets.GrantView, nil)
+	d := newDesk(t, protocol.GrantView, nil)
 	o := d.g.IssueOTC(t, d.alice, d.agent.Code())
 	cred, err := o.Signer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	user := tickets.OTCUser(o.Request)
+	user := protocol.OTCUser(o.Request)
 	t.Run("x/crypto client, forged signature", func(t *testing.T) {
 		_, err := offeredThenAuthenticated(t, d.g, user, cred.PublicKey(), d.alice.Signer)
 		if err == nil {
@@ -146,7 +147,7 @@ func TestCVE202445337AgentKey(t *testing.T) {
 	victim := g.StartAgent(t, testenv.AgentOptions{})
 	victimFP := ssh.FingerprintSHA256(victim.Key.PublicKey())
 
-	_, err := offeredThenAuthenticated(t, g, tickets.AgentUser, victim.Key.PublicKey(), testenv.NewKey(t))
+	_, err := offeredThenAuthenticated(t, g, protocol.AgentUser, victim.Key.PublicKey(), testenv.NewKey(t))
 	if err == nil {
 		t.Fatal("agent login with a forged signature for the victim's key was accepted")
 	}
@@ -154,11 +155,11 @@ func TestCVE202445337AgentKey(t *testing.T) {
 
 	attacker, attackerFile := testenv.NewKeyFile(t, t.TempDir(), "attacker")
 	attackerFP := ssh.FingerprintSHA256(attacker.PublicKey())
-	if _, status := openSSHOffering(t, g, tickets.AgentUser, victim.Key.PublicKey(), attackerFile); status == 0 {
+	if _, status := openSSHOffering(t, g, protocol.AgentUser, victim.Key.PublicKey(), attackerFile); status == 0 {
 		t.Fatal("ssh as an agent ran a command")
 	}
 	waitLog(t, g.AuthLog, `Accepted publickey for assist-agent from 127\.0\.0\.1 port \d+ ssh2: ED25519 `+regexp.QuoteMeta(attackerFP))
-	waitEvent(t, g, "auth.accepted", map[string]string{"user": tickets.AgentUser, "key": attackerFP})
+	waitEvent(t, g, "auth.accepted", map[string]string{"user": protocol.AgentUser, "key": attackerFP})
 	n := 0
 	for _, e := range events(t, g, "auth.accepted") {
 		if e.Attrs["key"] == victimFP {
@@ -168,7 +169,7 @@ func TestCVE202445337AgentKey(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("%d logins accepted with the victim's key, want only the victim's own", n)
 	}
-	waitRefused(t, g, tickets.AgentUser, "channel session")
+	waitRefused(t, g, protocol.AgentUser, "channel session")
 	v, _ := g.Store.Request(victim.Code())
 	if v.AgentKey != victimFP || v.FullName != "Pat Person" {
 		t.Fatalf("victim's request changed: %+v", v)

@@ -10,16 +10,15 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/assistkit/assist/agent"
-	"github.com/assistkit/assist/internal/testenv"
-	"github.com/assistkit/assist/rdp"
+	"github.com/assistkit/assist/internal/harness/testenv"
+	"github.com/assistkit/assist/protocol"
 	"github.com/assistkit/assist/sshd"
-	"github.com/assistkit/assist/tickets"
 	"github.com/assistkit/assist/viewer"
 )
 
 // echoRoute serves a channel by echoing what it reads, so a test sees the splice carry data.
-func echoRoute(need tickets.Grant) agent.Route {
-	return agent.Route{Need: need, Service: agent.ServiceFunc(func(_ context.Context, ch ssh.Channel, _ <-chan *ssh.Request, _ tickets.Grant) {
+func echoRoute(need protocol.Grant) agent.Route {
+	return agent.Route{Need: need, Service: agent.ServiceFunc(func(_ context.Context, ch ssh.Channel, _ <-chan *ssh.Request, _ protocol.Grant) {
 		io.Copy(ch, ch)
 		ch.CloseWrite()
 	})}
@@ -41,9 +40,9 @@ func listJSON(t *testing.T, g *testenv.Gateway, tech *testenv.Technician) []sshd
 func TestSmokeOTCReachesAgentChannel(t *testing.T) {
 	g := testenv.StartGateway(t, testenv.Options{})
 	alice := g.AddTechnician(t, "alice", true)
-	consent := &testenv.RecordingConsent{Grant: tickets.GrantView | tickets.GrantControl}
+	consent := &testenv.RecordingConsent{Grant: protocol.GrantView | protocol.GrantControl}
 	a := g.StartAgent(t, testenv.AgentOptions{Consent: consent, Routes: map[string]agent.Route{
-		rdp.FramebufferChannel: echoRoute(tickets.GrantView),
+		protocol.FramebufferChannel: echoRoute(protocol.GrantView),
 	}})
 	views := listJSON(t, g, alice)
 	if len(views) != 1 || views[0].Code != a.Code() || !views[0].Online {
@@ -57,9 +56,9 @@ func TestSmokeOTCReachesAgentChannel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ch, reqs, err := s.OpenChannel(rdp.FramebufferChannel, nil)
+	ch, reqs, err := s.OpenChannel(protocol.FramebufferChannel, nil)
 	if err != nil {
-		t.Fatal(viewer.ChannelError(rdp.FramebufferChannel, err))
+		t.Fatal(viewer.ChannelError(protocol.FramebufferChannel, err))
 	}
 	go ssh.DiscardRequests(reqs)
 	if _, err := ch.Write([]byte("hello agent")); err != nil {

@@ -1,11 +1,13 @@
 package sshd_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -17,7 +19,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/assistkit/assist/internal/testenv"
+	"github.com/assistkit/assist/internal/harness/testenv"
 	"github.com/assistkit/assist/sshd"
 	"github.com/assistkit/assist/tickets"
 )
@@ -80,7 +82,7 @@ func waitLog(t *testing.T, buf *testenv.SyncBuffer, re string) string {
 }
 
 // events returns the audit events whose kind starts with kind.
-func events(t *testing.T, g *testenv.Gateway, kind string) []tickets.Event {
+func events(t testing.TB, g *testenv.Gateway, kind string) []tickets.Event {
 	t.Helper()
 	evs, err := g.Store.Events(tickets.EventFilter{Kind: kind})
 	if err != nil {
@@ -90,7 +92,7 @@ func events(t *testing.T, g *testenv.Gateway, kind string) []tickets.Event {
 }
 
 // waitEvent waits for an audit event of kind whose attrs include want.
-func waitEvent(t *testing.T, g *testenv.Gateway, kind string, want map[string]string) tickets.Event {
+func waitEvent(t testing.TB, g *testenv.Gateway, kind string, want map[string]string) tickets.Event {
 	t.Helper()
 	var found tickets.Event
 	testenv.WaitFor(t, 5*time.Second, fmt.Sprintf("audit event %s %v", kind, want), func() bool {
@@ -122,6 +124,41 @@ func waitRefused(t *testing.T, g *testenv.Gateway, user, what string) {
 	waitLog(t, g.Logs, `msg=refused .*what="?`+regexp.QuoteMeta(what))
 }
 
+// wantFailed asserts that a session channel whose request typ (shell, exec or subsystem, with its
+// payload) the gateway refuses ends at once with exit status 1 and a message on stderr containing
+// msg: how the gateway refuses them, so that OpenSSH's clients show the message.
+func wantFailed(t *testing.T, c *ssh.Client, typ string, payload []byte, msg string) {
+	t.Helper()
+	ch, reqs, err := c.OpenChannel("session", nil)
+	if err != nil {
+		t.Fatalf("open session: %v", err)
+	}
+	defer ch.Close()
+	status := make(chan uint32, 1)
+	go func() {
+		for r := range reqs {
+			var m struct{ Status uint32 }
+			if r.Type == "exit-status" && ssh.Unmarshal(r.Payload, &m) == nil {
+				status <- m.Status
+			}
+		}
+		close(status)
+	}()
+	if _, err := ch.SendRequest(typ, true, payload); err != nil {
+		t.Fatalf("%s request: %v", typ, err)
+	}
+	stderr, err := io.ReadAll(ch.Stderr())
+	if err != nil || !strings.Contains(string(stderr), msg) {
+		t.Fatalf("%s: stderr %q, %v; want %q", typ, stderr, err, msg)
+	}
+	if st, ok := <-status; !ok || st != 1 {
+		t.Fatalf("%s: exit status %d (sent: %v); want 1", typ, st, ok)
+	}
+}
+
+// command is the payload of an exec or subsystem request.
+func command(s string) []byte { return ssh.Marshal(struct{ S string }{s}) }
+
 // showJSON runs request show CODE --json.
 func showJSON(t *testing.T, g *testenv.Gateway, tech *testenv.Technician, code string) sshd.RequestView {
 	t.Helper()
@@ -140,28 +177,12 @@ func showJSON(t *testing.T, g *testenv.Gateway, tech *testenv.Technician, code s
 // known_hosts file, and returns stdout, stderr and the exit code.
 func openSSH(t *testing.T, g *testenv.Gateway, tech *testenv.Technician, command ...string) (string, string, int) {
 	t.Helper()
-	bin, err := exec.LookPath("ssh")
-	if err != nil {
-		t.Fatal("OpenSSH's ssh client is not installed: run scripts/deps.sh (apt-get install openssh-client)")
-	}
-	host, port, _ := net.SplitHostPort(g.Addr)
-	dir := t.TempDir()
-	known := filepath.Join(dir, "known_hosts")
-	line := fmt.Sprintf("[%s]:%s %s\n", host, port, g.HostKeyLine())
-	if err := os.WriteFile(known, []byte(line), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	args := []string{"-F", "/dev/null", "-p", port, "-i", tech.KeyFile,
-		"-o", "UserKnownHostsFile=" + known, "-o", "GlobalKnownHostsFile=/dev/null",
-		"-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-		tech.Name + "@" + host}
-	cmd := exec.CommandContext(ctx, bin, append(args, command...)...)
-	cmd.Env = append(os.Environ(), "SSH_AUTH_SOCK=")
+	cmd := openSSHCommand(ctx, t, g, tech, command...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err = cmd.Run()
+	err := cmd.Run()
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
@@ -170,4 +191,52 @@ func openSSH(t *testing.T, g *testenv.Gateway, tech *testenv.Technician, command
 		t.Fatalf("run ssh: %v", err)
 	}
 	return out.String(), errb.String(), 0
+}
+
+// openSSHStream starts OpenSSH's ssh as tech running command and returns its stdout lines as
+// they come, once the command has said something on stderr (a watch, that it watches). It is
+// stopped with the test.
+func openSSHStream(t *testing.T, g *testenv.Gateway, tech *testenv.Technician, command ...string) <-chan string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := openSSHCommand(ctx, t, g, tech, command...)
+	stdout, _ := cmd.StdoutPipe()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start ssh: %v", err)
+	}
+	t.Cleanup(func() { cancel(); cmd.Wait() })
+	if line, err := bufio.NewReader(stderr).ReadString('\n'); err != nil {
+		t.Fatalf("ssh %v said %q on stderr: %v", command, line, err)
+	}
+	lines := make(chan string, 16)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	return lines
+}
+
+func openSSHCommand(ctx context.Context, t *testing.T, g *testenv.Gateway, tech *testenv.Technician, command ...string) *exec.Cmd {
+	t.Helper()
+	bin, err := exec.LookPath("ssh")
+	if err != nil {
+		t.Fatal("OpenSSH's ssh client is not installed: run scripts/deps.sh (apt-get install openssh-client)")
+	}
+	host, port, _ := net.SplitHostPort(g.Addr)
+	known := filepath.Join(t.TempDir(), "known_hosts")
+	line := fmt.Sprintf("[%s]:%s %s\n", host, port, g.HostKeyLine())
+	if err := os.WriteFile(known, []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-F", "/dev/null", "-p", port, "-i", tech.KeyFile,
+		"-o", "UserKnownHostsFile=" + known, "-o", "GlobalKnownHostsFile=/dev/null",
+		"-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+		tech.Name + "@" + host}
+	cmd := exec.CommandContext(ctx, bin, append(args, command...)...)
+	cmd.Env = append(os.Environ(), "SSH_AUTH_SOCK=")
+	return cmd
 }

@@ -1,67 +1,67 @@
 package sshd
 
 import (
+	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
+	"strings"
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/assistkit/assist/rdp"
+	"github.com/assistkit/assist/protocol"
 	"github.com/assistkit/assist/sshd/internal/sftpaudit"
 	"github.com/assistkit/assist/tickets"
 )
 
-// serveOTC handles a connection made with a one-time credential: the desktop channels and the
+// serveOTC serves a connection made with a one-time credential: the desktop channels and the
 // SFTP subsystem, each checked against the person's answer and spliced to the agent.
-func (s *Server) serveOTC(sc *ssh.ServerConn, chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request, log *slog.Logger) {
-	ss := s.liveSession(sc.Permissions.Extensions[extFingerprint])
-	if ss == nil || !ss.join(sc) {
-		sc.SendRequest(tickets.EndedGlobal, false, ssh.Marshal(tickets.EndedMsg{Reason: "the session has ended"}))
+func (c *conn) serveOTC() {
+	ss := c.s.liveSession(c.key)
+	if ss == nil || !ss.join(c.sc) {
+		c.sc.SendRequest(protocol.EndedGlobal, false, ssh.Marshal(protocol.EndedMsg{Reason: "the session has ended"}))
 		return
 	}
-	defer ss.leave(sc)
-	go func() {
-		for r := range reqs {
-			if r.Type == "keepalive@openssh.com" {
-				r.Reply(false, nil)
-				continue
-			}
-			s.refuseRequest(r, sc, log)
-		}
-	}()
-	for nc := range chans {
+	defer ss.leave(c.sc)
+	if ss.refusal != nil {
+		ss.end(ss.refusal)
+		return
+	}
+	go c.serveGlobalRequests()
+	for nc := range c.chans {
 		switch nc.ChannelType() {
-		case rdp.FramebufferChannel:
-			go s.openDesktop(ss, sc, nc, tickets.GrantView, log)
-		case rdp.InputChannel:
-			go s.openDesktop(ss, sc, nc, tickets.GrantView|tickets.GrantControl, log)
+		case protocol.FramebufferChannel:
+			go c.openDesktop(ss, nc, protocol.GrantView)
+		case protocol.InputChannel:
+			go c.openDesktop(ss, nc, protocol.GrantView|protocol.GrantControl)
 		case "session":
-			go s.openFileSession(ss, sc, nc, log)
+			go c.openFileSession(ss, nc)
+		case protocol.ChatChannel:
+			go c.openChat(ss, nc)
 		default:
-			s.refuseChannel(nc, sc, log, ssh.Prohibited, "a one-time session opens only the desktop and SFTP")
+			c.refuseChannel(nc, ssh.Prohibited, "a one-time session opens only the desktop, chat and SFTP")
 		}
 	}
 }
 
 // permit asks for consent if needed and checks that the grant covers want.
-func (s *Server) permit(ss *session, sc *ssh.ServerConn, what string, want tickets.Grant, log *slog.Logger) (ssh.RejectionReason, string) {
+func (c *conn) permit(ss *session, what string, want protocol.Grant) (ssh.RejectionReason, string) {
 	g, err := ss.ask()
 	if err != nil {
 		return ssh.ConnectionFailed, err.Error()
 	}
 	if !g.Allows(want) {
 		reason := fmt.Sprintf("the person allowed %s; %s needs more", g, what)
-		s.refused(sc, log, what, reason)
+		c.refused(what, reason)
 		return ssh.Prohibited, reason
 	}
 	return 0, ""
 }
 
 // openDesktop splices a framebuffer or input channel to the agent.
-func (s *Server) openDesktop(ss *session, sc *ssh.ServerConn, nc ssh.NewChannel, want tickets.Grant, log *slog.Logger) {
+func (c *conn) openDesktop(ss *session, nc ssh.NewChannel, want protocol.Grant) {
+	s := c.s
 	typ := nc.ChannelType()
-	if why, reason := s.permit(ss, sc, typ, want, log); reason != "" {
+	if why, reason := c.permit(ss, typ, want); reason != "" {
 		nc.Reject(why, reason)
 		ss.endIfUnanswered()
 		return
@@ -76,47 +76,61 @@ func (s *Server) openDesktop(ss *session, sc *ssh.ServerConn, nc ssh.NewChannel,
 		agent.ch.Close()
 		return
 	}
-	s.spliceAudited(ss, typ, pipe{ch, reqs}, agent, spliceOptions{onRefuse: func(t string) { s.refused(sc, log, typ+" request "+clip(t), "not allowed") }})
+	o, untap := ss.tap(typ, spliceOptions{onRefuse: func(t string) { c.refused(typ+" request "+clip(t), "not allowed") }})
+	if typ == protocol.InputChannel {
+		o.toAgent = ss.active(o.toAgent)
+	}
+	release := ss.guard(typ, want, ch, agent.ch)
+	s.spliceAudited(ss, typ, pipe{ch: ch, reqs: reqs}, agent, o)
+	release()
+	untap()
 }
 
 // openToAgent opens a channel of type typ to the agent on behalf of the session.
+// While the agent is away, it waits for the agent to come back (or the session to end); a
+// connection that turns out to be gone is waited out the same way.
 func (s *Server) openToAgent(ss *session, typ string) (pipe, error) {
-	ac := s.agentFor(ss.cred.RequestID)
-	if ac == nil {
-		return pipe{}, ss.offline()
+	for {
+		l, err := ss.currentLink()
+		if err != nil {
+			return pipe{}, err
+		}
+		ch, reqs, err := l.ac.openChannel(typ, protocol.ChannelRef{SessionID: ss.cred.ID})
+		var oce *ssh.OpenChannelError
+		switch {
+		case err == nil:
+			return pipe{ch: ch, reqs: reqs, via: l.ac.viaGateway()}, nil
+		case errors.As(err, &oce):
+			return pipe{}, fmt.Errorf("agent refused %s: %w", typ, err)
+		}
+		select { // the agent's connection failed under us: its session channel goes too
+		case <-l.gone:
+		case <-ss.ctx.Done():
+		}
 	}
-	ch, reqs, err := ac.sc.OpenChannel(typ, ssh.Marshal(tickets.ChannelRef{SessionID: ss.cred.ID}))
-	if err != nil {
-		return pipe{}, fmt.Errorf("agent refused %s: %w", typ, err)
-	}
-	return pipe{ch, reqs}, nil
 }
 
 // openFileSession accepts a "session" channel on which only the sftp subsystem may start.
-func (s *Server) openFileSession(ss *session, sc *ssh.ServerConn, nc ssh.NewChannel, log *slog.Logger) {
+func (c *conn) openFileSession(ss *session, nc ssh.NewChannel) {
+	s := c.s
 	ch, reqs, err := nc.Accept()
 	if err != nil {
 		return
 	}
 	for r := range reqs {
-		// Reasons go to stderr before the refusal: OpenSSH's clients quit as soon as they hear it.
 		if r.Type != "subsystem" || subsystemName(r.Payload) != "sftp" {
-			final := r.Type == "shell" || r.Type == "exec" || r.Type == "subsystem"
-			if final {
-				fmt.Fprintf(ch.Stderr(), "assistd: a one-time session offers only the sftp subsystem (scp needs its default SFTP mode, not -O)\r\n")
+			if r.Type != "shell" && r.Type != "exec" && r.Type != "subsystem" {
+				c.refuseRequest(r)
+				continue
 			}
-			s.refuseRequest(r, sc, log)
-			if final {
-				ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{1}))
-				ch.Close()
-				return
-			}
-			continue
+			go ssh.DiscardRequests(reqs)
+			c.refuseSession(ch, r, "not allowed",
+				"assistd: a one-time session offers only the sftp subsystem (scp needs its default SFTP mode, not -O)")
+			return
 		}
-		if _, reason := s.permit(ss, sc, "sftp", tickets.GrantFilesRead, log); reason != "" {
-			fmt.Fprintf(ch.Stderr(), "assistd: %s\r\n", reason)
-			r.Reply(false, nil)
-			ch.Close()
+		if _, reason := c.permit(ss, "sftp", protocol.GrantFilesRead); reason != "" {
+			go ssh.DiscardRequests(reqs)
+			failSession(ch, r, "assistd: "+reason)
 			ss.endIfUnanswered()
 			return
 		}
@@ -132,13 +146,12 @@ func (s *Server) openFileSession(ss *session, sc *ssh.ServerConn, nc ssh.NewChan
 			}
 		}
 		if err != nil {
-			fmt.Fprintf(ch.Stderr(), "assistd: %s\r\n", err)
-			r.Reply(false, nil)
-			ch.Close()
+			go ssh.DiscardRequests(reqs)
+			failSession(ch, r, fmt.Sprintf("assistd: %s", err))
 			return
 		}
 		r.Reply(true, nil)
-		s.spliceFiles(ss, sc, pipe{ch, reqs}, agent, log)
+		c.spliceFiles(ss, pipe{ch: ch, reqs: reqs}, agent)
 		return
 	}
 }
@@ -153,27 +166,70 @@ func subsystemName(payload []byte) string {
 
 // spliceAudited splices and records the channel's opening and closing with byte counts.
 func (s *Server) spliceAudited(ss *session, typ string, tech, agent pipe, o spliceOptions) {
-	s.audit(tickets.Event{Kind: "channel.opened", Actor: ss.cred.Technician, Request: ss.cred.RequestCode, Attrs: map[string]string{"type": typ, "credential": ss.cred.ID}})
+	s.audit(tickets.Event{Kind: "channel.opened", Actor: ss.cred.Technician, Request: ss.cred.RequestCode,
+		Attrs: s.carriers(map[string]string{"type": typ, "credential": ss.cred.ID}, agent.via)})
 	up, down := splice(tech, agent, o)
-	s.audit(tickets.Event{Kind: "channel.closed", Actor: ss.cred.Technician, Request: ss.cred.RequestCode, Attrs: map[string]string{
-		"type": typ, "credential": ss.cred.ID, "bytes_to_agent": strconv.FormatInt(up, 10), "bytes_to_technician": strconv.FormatInt(down, 10)}})
+	s.audit(tickets.Event{Kind: "channel.closed", Actor: ss.cred.Technician, Request: ss.cred.RequestCode, Attrs: s.carriers(map[string]string{
+		"type": typ, "credential": ss.cred.ID, "bytes_to_agent": strconv.FormatInt(up, 10), "bytes_to_technician": strconv.FormatInt(down, 10)}, agent.via)})
 }
 
 // spliceFiles splices an SFTP session, auditing every file operation from the bytes that cross
-// the gateway — not from anything the agent reports.
-func (s *Server) spliceFiles(ss *session, sc *ssh.ServerConn, tech, agent pipe, log *slog.Logger) {
-	auditor := sftpaudit.NewAuditor(func(op sftpaudit.Op) { s.auditFileOp(ss, op) }, log)
+// the gateway — not from anything the agent reports. While the person's answer does not allow
+// writing, the gateway answers every request that would change a file itself, with permission
+// denied: a permissive or outdated agent never sees it.
+func (c *conn) spliceFiles(ss *session, tech, agent pipe) {
+	s := c.s
+	auditor := sftpaudit.NewAuditor(func(op sftpaudit.Op) {
+		if op.Refused {
+			c.refusedFileOp(ss, op)
+			return
+		}
+		s.auditFileOp(ss, op)
+	}, c.log)
+	auditor.RefuseWrites(tech.ch, ss.filesWritable)
+	defer ss.guard("sftp", protocol.GrantFilesRead, tech.ch, agent.ch)()
 	s.spliceAudited(ss, "sftp", tech, agent, spliceOptions{
 		forward:  func(string) bool { return false },
-		onRefuse: func(t string) { s.refused(sc, log, "sftp request "+clip(t), "not allowed") },
-		toAgent:  auditor.ClientToServer,
+		onRefuse: func(t string) { c.refused("sftp request "+clip(t), "not allowed") },
+		toAgent:  ss.active(auditor.ClientToServer),
 		toTech:   auditor.ServerToClient,
 	})
 	auditor.Close()
 }
 
+// filesWritable says whether the person's answer, as it stands now, lets the technician change
+// files; the error is what the technician's client is told.
+func (ss *session) filesWritable() error {
+	ss.mu.Lock()
+	cs := ss.consent
+	ss.mu.Unlock()
+	if g := cs.current(); !g.Allows(protocol.GrantFilesWrite) {
+		return fmt.Errorf("the person allowed %s; changing files needs more", g)
+	}
+	return nil
+}
+
+// refusedFileOp records an SFTP request the gateway refused: an auth line, a log line and a
+// "refused" audit event naming the operation and its path.
+func (c *conn) refusedFileOp(ss *session, op sftpaudit.Op) {
+	attrs := fileOpAttrs(ss, op)
+	delete(attrs, "error")
+	c.refusedWith("sftp "+op.Kind, strings.TrimPrefix(op.Err, "permission denied: "), attrs)
+	if ss.rec != nil {
+		ss.rec.FileOp("refused sftp."+op.Kind, attrs)
+	}
+}
+
 // auditFileOp records one SFTP operation as an audit event "sftp.KIND".
 func (s *Server) auditFileOp(ss *session, op sftpaudit.Op) {
+	attrs := fileOpAttrs(ss, op)
+	s.audit(tickets.Event{Kind: "sftp." + op.Kind, Actor: ss.cred.Technician, Request: ss.cred.RequestCode, Attrs: attrs})
+	if ss.rec != nil {
+		ss.rec.FileOp("sftp."+op.Kind, attrs)
+	}
+}
+
+func fileOpAttrs(ss *session, op sftpaudit.Op) map[string]string {
 	attrs := map[string]string{"credential": ss.cred.ID, "path": op.Path}
 	add := func(k, v string) {
 		if v != "" {
@@ -188,5 +244,5 @@ func (s *Server) auditFileOp(ss *session, op sftpaudit.Op) {
 		attrs["read"] = strconv.FormatInt(op.Read, 10)
 		attrs["written"] = strconv.FormatInt(op.Written, 10)
 	}
-	s.audit(tickets.Event{Kind: "sftp." + op.Kind, Actor: ss.cred.Technician, Request: ss.cred.RequestCode, Attrs: attrs})
+	return attrs
 }

@@ -12,14 +12,16 @@ import (
 	"time"
 
 	"github.com/assistkit/assist/agent"
-	"github.com/assistkit/assist/internal/testenv"
+	"github.com/assistkit/assist/internal/harness/testenv"
 	"github.com/assistkit/assist/sshd"
 	"github.com/assistkit/assist/tickets"
 )
 
-// requestKeys are the keys issue 2 promises in request list/show --json, no more, no fewer.
+// requestKeys are the keys issue 2 promises in request list/show --json, no more, no fewer,
+// whether the agent can share its screen (issue 13) and who claimed it (issue 17; "notes" too,
+// in request show, once there are some).
 var requestKeys = []string{"code", "id", "full_name", "user_name", "computer", "email", "phone",
-	"message", "created", "local_ip", "remote_addr", "state", "online"}
+	"message", "local_ip", "screen", "created", "remote_addr", "state", "online", "owner"}
 
 // checkRequestJSON checks one request object as printed by the gateway: every key, every value.
 func checkRequestJSON(t *testing.T, where string, obj map[string]any, want map[string]any, before, after time.Time) {
@@ -83,7 +85,7 @@ func TestRequestFieldsOurClientAndOpenSSH(t *testing.T) {
 	want := map[string]any{
 		"code": a.Code(), "id": stored.ID, "full_name": form.FullName, "user_name": form.UserName,
 		"computer": form.Computer, "email": form.Email, "phone": form.Phone, "message": form.Message,
-		"local_ip": "127.0.0.1", "remote_addr": filed.Remote, "state": "waiting", "online": true,
+		"local_ip": "127.0.0.1", "screen": form.Screen, "remote_addr": filed.Remote, "state": "waiting", "online": true, "owner": "",
 	}
 
 	ours, errs, status := g.Exec(t, alice, "request", "list", "--json")
@@ -123,7 +125,7 @@ func TestRequestFieldsOurClientAndOpenSSH(t *testing.T) {
 	if status != 0 {
 		t.Fatalf("ssh … request list: exit %d", status)
 	}
-	for _, col := range []string{"CODE", "FULL NAME", "USER NAME", "COMPUTER", "EMAIL", "PHONE", "DATE CREATED", "LOCAL IP", "STATE",
+	for _, col := range []string{"CODE", "FULL NAME", "USER NAME", "COMPUTER", "EMAIL", "PHONE", "DATE CREATED", "LOCAL IP", "STATE", "OWNER",
 		a.Code(), form.FullName, form.UserName, form.Computer, form.Email, form.Phone, "127.0.0.1", "waiting, online",
 		stored.Created.Local().Format("2006-01-02 15:04")} {
 		if !strings.Contains(table, col) {
@@ -215,5 +217,60 @@ func TestRestartKeepsRequestAndAgentResumes(t *testing.T) {
 	}
 	if err := g2.Store.VerifyEvents(); err != nil {
 		t.Errorf("audit chain across the restart: %v", err)
+	}
+}
+
+// TestRequestListPages: --all lists closed requests too, a page at a time, and the end of a
+// page names the --after that continues it; --since selects by creation time.
+func TestRequestListPages(t *testing.T) {
+	g := testenv.StartGateway(t, testenv.Options{})
+	alice := g.AddTechnician(t, "alice", false)
+	var codes []string
+	for i := range 5 {
+		r, err := g.Store.(*tickets.Bolt).CreateRequest(tickets.Request{Form: tickets.Form{FullName: "Person " + strconv.Itoa(i)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes = append(codes, r.Code)
+		if i%2 == 0 {
+			if _, err := g.Server.CloseRequest(r.Code, "alice"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	page := func(args ...string) ([]string, string) {
+		t.Helper()
+		out, errs, status := g.Exec(t, alice, append([]string{"request", "list", "--json"}, args...)...)
+		var views []sshd.RequestView
+		if status != 0 || json.Unmarshal([]byte(out), &views) != nil {
+			t.Fatalf("request list %v: status %d, %q, %q", args, status, out, errs)
+		}
+		var got []string
+		for _, v := range views {
+			got = append(got, v.Code)
+		}
+		return got, errs
+	}
+	if got, _ := page(); !slices.Equal(got, []string{codes[3], codes[1]}) {
+		t.Errorf("open requests %v, want %v", got, []string{codes[3], codes[1]})
+	}
+	got, errs := page("--all", "--limit", "3")
+	if !slices.Equal(got, []string{codes[4], codes[3], codes[2]}) {
+		t.Errorf("first page %v", got)
+	}
+	more, ok := strings.CutPrefix(strings.TrimSpace(errs), "more: add --after ")
+	if !ok {
+		t.Fatalf("first page's stderr %q names no next page", errs)
+	}
+	more, _, _ = strings.Cut(more, " ")
+	got, errs = page("--all", "--limit", "3", "--after", more)
+	if !slices.Equal(got, []string{codes[1], codes[0]}) || errs != "" {
+		t.Errorf("second page %v, stderr %q; want %v and no more", got, errs, []string{codes[1], codes[0]})
+	}
+	if got, _ := page("--since", "1h"); len(got) != 5 {
+		t.Errorf("--since 1h: %v, want all five", got)
+	}
+	if got, _ := page("--since", "2020-01-01T00:00:00Z", "--limit", "1"); len(got) != 1 {
+		t.Errorf("--since with --limit 1: %v", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 type pipe struct {
 	ch   ssh.Channel
 	reqs <-chan *ssh.Request
+	via  string // an agent's side through another gateway of the cluster: its name
 }
 
 // spliceOptions adapt a splice: wrap lets an observer see the bytes (the SFTP audit) and

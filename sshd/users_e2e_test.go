@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/assistkit/assist/internal/testenv"
+	"github.com/assistkit/assist/internal/harness/testenv"
 	"github.com/assistkit/assist/tickets"
 	"github.com/assistkit/assist/viewer"
 )

@@ -77,6 +77,13 @@ func newID(now time.Time) string {
 	return hex.EncodeToString(b[:])
 }
 
+// idPrefix is the first ID that newID can make at t or later.
+func idPrefix(t time.Time) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(t.UnixNano()))
+	return hex.EncodeToString(b[:])
+}
+
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -10,16 +10,34 @@ import (
 )
 
 // Form is what a person fills in when asking for help. The agent adds UserName, Computer and
-// (from its connection) LocalIP; the gateway validates and stores it.
+// (from its connection) LocalIP; the gateway validates and stores it inside the Request.
+//
+// This one type is the form everywhere: on the wire (EncodeForm writes its fields in this order,
+// so a field is only ever added at the end, tagged `since:"N"` with a new protocol.Version), in
+// the store and in the
+// gateway's --json output (by the JSON names). A new field needs its line in Clean, with its bound.
 type Form struct {
-	FullName string
-	UserName string
-	Computer string
-	Email    string
-	Phone    string
-	Message  string
-	LocalIP  string // the agent's side of its connection to the gateway
+	FullName string `json:"full_name"`
+	UserName string `json:"user_name"`
+	Computer string `json:"computer"`
+	Email    string `json:"email"`
+	Phone    string `json:"phone"`
+	Message  string `json:"message"`
+	LocalIP  string `json:"local_ip"` // the agent's side of its connection to the gateway
+	// Screen says whether the agent can share the person's screen: ScreenAvailable, or
+	// ScreenUnavailable(why). Agents older than protocol version 4 do not say (""), and
+	// every agent says it again each time it files or resumes.
+	Screen string `json:"screen" since:"4"`
 }
+
+// ScreenAvailable is Form.Screen of an agent that can share the screen.
+const ScreenAvailable = "available"
+
+// ScreenUnavailable is Form.Screen of an agent that cannot, and why in a few words ("Wayland
+// session"), as the technician reads it: "unavailable — Wayland session".
+func ScreenUnavailable(why string) string { return screenUnavailable + why }
+
+const screenUnavailable = "unavailable — "
 
 // Field limits, in bytes of UTF-8.
 const (
@@ -29,6 +47,7 @@ const (
 	MaxEmailLen    = 254
 	MaxPhoneLen    = 32
 	MaxMessageLen  = 2000
+	MaxScreenLen   = 160
 )
 
 // FieldError names the form field that was refused and why.
@@ -50,6 +69,7 @@ func (f Form) Clean() (Form, error) {
 		Phone:    cleanLine(f.Phone),
 		Message:  cleanText(f.Message),
 		LocalIP:  cleanLine(f.LocalIP),
+		Screen:   cleanLine(f.Screen),
 	}
 	checks := []struct {
 		name  string
@@ -62,6 +82,7 @@ func (f Form) Clean() (Form, error) {
 		{"email", out.Email, MaxEmailLen},
 		{"phone", out.Phone, MaxPhoneLen},
 		{"message", out.Message, MaxMessageLen},
+		{"screen", out.Screen, MaxScreenLen},
 	}
 	for _, c := range checks {
 		if len(c.value) > c.max {
@@ -79,11 +100,21 @@ func (f Form) Clean() (Form, error) {
 	if out.LocalIP != "" && net.ParseIP(out.LocalIP) == nil {
 		return Form{}, &FieldError{"local IP", "not an IP address"}
 	}
+	if why, ok := strings.CutPrefix(out.Screen, screenUnavailable); out.Screen != "" && out.Screen != ScreenAvailable && (!ok || why == "") {
+		return Form{}, &FieldError{"screen", `neither "available" nor "unavailable — " and why`}
+	}
 	if strings.IndexFunc(out.Phone, func(r rune) bool { return !strings.ContainsRune("0123456789+-()./ ", r) }) >= 0 {
 		return Form{}, &FieldError{"phone", "only digits, spaces and + - ( ) . / allowed"}
 	}
 	return out, nil
 }
+
+// CleanLine is text from the network made safe for a terminal or a table row: printable
+// characters only, trimmed (no control characters, escapes or bidirectional overrides).
+func CleanLine(s string) string { return cleanLine(s) }
+
+// CleanText is CleanLine that keeps line breaks and tabs.
+func CleanText(s string) string { return cleanText(s) }
 
 // cleanLine keeps printable characters only, so a field can neither break a table row nor
 // carry a terminal escape sequence or a bidirectional override.

@@ -15,6 +15,7 @@ func validForm() Form {
 		Phone:    "+44 (20) 7946-0958",
 		Message:  "Excel shows #REF!\nsince this morning.",
 		LocalIP:  "192.0.2.10",
+		Screen:   ScreenAvailable,
 	}
 }
 
@@ -35,6 +36,7 @@ func fieldOf(f *Form, name string) *string {
 	return map[string]*string{
 		"full name": &f.FullName, "user name": &f.UserName, "computer": &f.Computer,
 		"email": &f.Email, "phone": &f.Phone, "message": &f.Message, "local IP": &f.LocalIP,
+		"screen": &f.Screen,
 	}[name]
 }
 
@@ -50,6 +52,7 @@ func TestCleanFieldLimits(t *testing.T) {
 		{"email", MaxEmailLen, func(n int) string { return strings.Repeat("e", n-len("@example.org")) + "@example.org" }},
 		{"phone", MaxPhoneLen, func(n int) string { return strings.Repeat("5", n) }},
 		{"message", MaxMessageLen, func(n int) string { return strings.Repeat("m", n) }},
+		{"screen", MaxScreenLen, func(n int) string { return ScreenUnavailable(strings.Repeat("w", n-len(ScreenUnavailable("")))) }},
 		// Limits are bytes of UTF-8, not characters: 2-byte 'é' reaches them at half the count.
 		{"full name", MaxNameLen, func(n int) string { return strings.Repeat("é", n/2) + strings.Repeat("a", n%2) }},
 		{"message", MaxMessageLen, func(n int) string { return strings.Repeat("é", n/2) + strings.Repeat("a", n%2) }},
@@ -165,6 +168,10 @@ func TestCleanShapes(t *testing.T) {
 		{"local IP with port", func(f *Form) { f.LocalIP = "192.0.2.10:50000" }, "local IP"},
 		{"local IP a name", func(f *Form) { f.LocalIP = "pc-042" }, "local IP"},
 		{"local IP of 5 octets", func(f *Form) { f.LocalIP = "1.2.3.4.5" }, "local IP"},
+		{"screen not said (an older agent)", func(f *Form) { f.Screen = "" }, ""},
+		{"screen unavailable and why", func(f *Form) { f.Screen = ScreenUnavailable("Wayland session") }, ""},
+		{"screen unavailable without why", func(f *Form) { f.Screen = ScreenUnavailable(" ") }, "screen"},
+		{"screen in other words", func(f *Form) { f.Screen = "shared with everyone" }, "screen"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := validForm()

@@ -50,18 +50,20 @@ func openStoreAt(t *testing.T, path string, key []byte) *Bolt {
 // sampleRequest is a request as the gateway would store it from an agent's form.
 func sampleRequest(name, agentKey string) Request {
 	return Request{
-		FullName: name,
-		UserName: "user",
-		Computer: "PC-042",
-		Email:    "user@example.org",
-		Phone:    "+1 555 0100",
-		Message:  "my printer is on fire",
-		LocalIP:  "192.0.2.10",
+		Form: Form{
+			FullName: name,
+			UserName: "user",
+			Computer: "PC-042",
+			Email:    "user@example.org",
+			Phone:    "+1 555 0100",
+			Message:  "my printer is on fire",
+			LocalIP:  "192.0.2.10",
+		},
 		AgentKey: agentKey,
 	}
 }
 
-func mustCreate(t *testing.T, s Store, r Request) Request {
+func mustCreate(t *testing.T, s *Bolt, r Request) Request {
 	t.Helper()
 	got, err := s.CreateRequest(r)
 	if err != nil {

@@ -15,55 +15,38 @@ const (
 )
 
 // Issue mints a one-time credential for technician on the open request codeOrID, records its
-// fingerprint (never the private key) and an audit event, and returns the .otc file.
-func Issue(s Store, codeOrID, technician string, ttl time.Duration, gateways []string, hostKeys []ssh.PublicKey, now time.Time) (*OTC, Credential, error) {
+// fingerprint (never the private key) with its audit event, and returns the .otc file.
+func Issue(s Store, codeOrID, technician string, ttl time.Duration, gateways []string, hostKeys []ssh.PublicKey, now time.Time) (*OTC, CredentialEvent, error) {
 	if ttl == 0 {
 		ttl = DefaultTTL
 	}
 	if ttl < MinTTL || ttl > MaxTTL {
-		return nil, Credential{}, fmt.Errorf("ttl %s: must be between %s and %s", ttl, MinTTL, MaxTTL)
+		return nil, CredentialEvent{}, fmt.Errorf("ttl %s: must be between %s and %s", ttl, MinTTL, MaxTTL)
 	}
-	req, err := s.Request(codeOrID)
+	signer, keyPEM, err := NewKey("assist one-time credential")
 	if err != nil {
-		return nil, Credential{}, err
+		return nil, CredentialEvent{}, fmt.Errorf("credential: %w", err)
 	}
-	if !req.Open() {
-		return nil, Credential{}, fmt.Errorf("request %s is closed", req.Code)
-	}
-	signer, keyPEM, err := NewKey("assist one-time credential for " + req.Code)
-	if err != nil {
-		return nil, Credential{}, fmt.Errorf("credential: %w", err)
-	}
-	sshPub := signer.PublicKey()
 	otc := &OTC{
 		Gateways:   gateways,
 		HostKeys:   hostKeys,
-		Request:    req.Code,
 		Technician: technician,
 		Expires:    now.Add(ttl).UTC().Truncate(time.Second),
 		Key:        keyPEM,
 	}
 	// Before anything is recorded: a credential is only worth keeping if its file can be read.
+	// The request's code is the store's and always survives; any code stands in for it here.
+	if otc.Request, err = NormalizeCode(codeOrID); err != nil {
+		otc.Request = newCode()
+	}
 	if err := otc.checkWritten(); err != nil {
-		return nil, Credential{}, fmt.Errorf("issue credential for %s: %w", req.Code, err)
+		return nil, CredentialEvent{}, fmt.Errorf("issue credential for %s: %w", otc.Request, err)
 	}
-	cred := Credential{
-		ID:          newID(now),
-		RequestID:   req.ID,
-		RequestCode: req.Code,
-		Technician:  technician,
-		Fingerprint: ssh.FingerprintSHA256(sshPub),
-		Issued:      now.UTC(),
-		Expires:     otc.Expires,
-		State:       CredentialIssued,
+	issued, err := s.IssueCredential(Issuing{CodeOrID: codeOrID, Technician: technician,
+		Fingerprint: ssh.FingerprintSHA256(signer.PublicKey()), Issued: now, Expires: otc.Expires})
+	if err != nil {
+		return nil, CredentialEvent{}, err
 	}
-	if err := s.AddCredential(cred); err != nil {
-		return nil, Credential{}, fmt.Errorf("record credential: %w", err)
-	}
-	if _, err := s.AppendEvent(Event{Kind: "credential.issued", Actor: technician, Request: req.Code, Attrs: map[string]string{
-		"credential": cred.ID, "fingerprint": cred.Fingerprint, "expires": cred.Expires.Format(time.RFC3339),
-	}}); err != nil {
-		return nil, Credential{}, err
-	}
-	return otc, cred, nil
+	otc.Request = issued.Credential.RequestCode
+	return otc, issued, nil
 }

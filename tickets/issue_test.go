@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/assistkit/assist/protocol"
 )
 
 var issueNow = time.Date(2026, 11, 24, 10, 0, 0, 123456789, time.UTC)
@@ -46,10 +48,11 @@ func TestIssue(t *testing.T) {
 	gateways := []string{"help.example.org:2222", "[2001:db8::1]:2222"}
 	hostKeys := testHostKeys(t)
 
-	o, cred, err := Issue(s, strings.ToLower(strings.ReplaceAll(r.Code, "-", "")), "alice", 0, gateways, hostKeys, issueNow)
+	o, issued, err := Issue(s, strings.ToLower(strings.ReplaceAll(r.Code, "-", "")), "alice", 0, gateways, hostKeys, issueNow)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cred := issued.Credential
 
 	// The credential record.
 	wantExpires := issueNow.Add(DefaultTTL).Truncate(time.Second)
@@ -106,8 +109,8 @@ func TestIssue(t *testing.T) {
 	if err := signer.PublicKey().Verify([]byte("session id"), sig); err != nil {
 		t.Errorf("signature does not verify: %v", err)
 	}
-	if !strings.HasPrefix(OTCUser(p.Request), "otc-") || !strings.HasSuffix(OTCUser(p.Request), r.Code) {
-		t.Errorf("OTCUser(%s) = %s", p.Request, OTCUser(p.Request))
+	if !strings.HasPrefix(protocol.OTCUser(p.Request), "otc-") || !strings.HasSuffix(protocol.OTCUser(p.Request), r.Code) {
+		t.Errorf("protocol.OTCUser(%s) = %s", p.Request, protocol.OTCUser(p.Request))
 	}
 
 	// The private key lives in the file only: not in any form in the store.
@@ -156,7 +159,7 @@ func TestIssueTTL(t *testing.T) {
 		{MaxTTL + time.Second, 0, "must be between"},
 		{-time.Hour, 0, "must be between"},
 	} {
-		_, cred, err := Issue(s, r.Code, "alice", tc.ttl, []string{"gw:22"}, testHostKeys(t)[:1], issueNow)
+		_, issued, err := Issue(s, r.Code, "alice", tc.ttl, []string{"gw:22"}, testHostKeys(t)[:1], issueNow)
 		if tc.want == 0 {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("ttl %s: Issue = %v, want an error saying %q", tc.ttl, err, tc.wantErr)
@@ -167,6 +170,7 @@ func TestIssueTTL(t *testing.T) {
 			t.Errorf("ttl %s: %v", tc.ttl, err)
 			continue
 		}
+		cred := issued.Credential
 		if want := issueNow.Add(tc.want).Truncate(time.Second); !cred.Expires.Equal(want) {
 			t.Errorf("ttl %s: expires %s, want %s", tc.ttl, cred.Expires, want)
 		}

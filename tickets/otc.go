@@ -35,9 +35,8 @@ const (
 	pemEnd     = "-----END OPENSSH PRIVATE KEY-----"
 )
 
-// OTCUser is the SSH user name a one-time credential logs in as: it names the request, so the
-// gateway checks that the credential was issued for that very request.
-func OTCUser(code string) string { return "otc-" + code }
+// Expired reports whether the credential can no longer start a session at now.
+func (o *OTC) Expired(now time.Time) bool { return !o.Expires.IsZero() && now.After(o.Expires) }
 
 // Signer returns the credential as an SSH signer.
 func (o *OTC) Signer() (ssh.Signer, error) {
@@ -51,42 +50,6 @@ func (o *OTC) Signer() (ssh.Signer, error) {
 // HostKeyCallback accepts the gateway only if it shows one of the file's host keys.
 func (o *OTC) HostKeyCallback() ssh.HostKeyCallback {
 	return PinnedHostKeys(o.HostKeys)
-}
-
-// PinnedHostKeys accepts a server only if it shows one of keys.
-func PinnedHostKeys(keys []ssh.PublicKey) ssh.HostKeyCallback {
-	return func(host string, _ net.Addr, got ssh.PublicKey) error {
-		for _, k := range keys {
-			if bytes.Equal(k.Marshal(), got.Marshal()) {
-				return nil
-			}
-		}
-		return &HostKeyError{Host: host, Got: ssh.FingerprintSHA256(got)}
-	}
-}
-
-// HostKeyAlgorithms names the pinned keys' algorithms, so that a gateway with several host keys
-// shows one the client can check (RSA keys sign with SHA-2).
-func HostKeyAlgorithms(keys []ssh.PublicKey) []string {
-	var algos []string
-	for _, k := range keys {
-		if k.Type() == ssh.KeyAlgoRSA {
-			algos = append(algos, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256)
-			continue
-		}
-		algos = append(algos, k.Type())
-	}
-	return algos
-}
-
-// HostKeyError says the gateway showed a key that was not pinned.
-type HostKeyError struct {
-	Host string
-	Got  string
-}
-
-func (e *HostKeyError) Error() string {
-	return fmt.Sprintf("gateway %s presented host key %s, which is not the pinned key: refusing to connect (someone may be impersonating the gateway, or its key changed)", e.Host, e.Got)
 }
 
 // Marshal writes the file.

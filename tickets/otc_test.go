@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/assistkit/assist/protocol"
 )
 
 var update = flag.Bool("update", false, "rewrite tickets/testdata/*.otc from freshly issued credentials")
@@ -365,8 +367,8 @@ func TestOTCDocExample(t *testing.T) {
 	if len(o.Gateways) < 2 || len(o.HostKeys) < 2 {
 		t.Errorf("the example should show repeated gateway and host-key fields: %+v", o)
 	}
-	if !bytes.Contains(doc, []byte("`"+OTCUser(o.Request)+"`")) {
-		t.Errorf("docs/otc.md does not show the example's SSH user %s", OTCUser(o.Request))
+	if !bytes.Contains(doc, []byte("`"+protocol.OTCUser(o.Request)+"`")) {
+		t.Errorf("docs/otc.md does not show the example's SSH user %s", protocol.OTCUser(o.Request))
 	}
 	if !bytes.Contains(doc, []byte(fmt.Sprintf("%d KiB", MaxOTCSize>>10))) {
 		t.Errorf("docs/otc.md does not state the %d KiB limit", MaxOTCSize>>10)

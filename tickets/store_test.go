@@ -71,23 +71,23 @@ func TestRequestsNewestFirst(t *testing.T) {
 		}
 		return strings.Join(out, ",")
 	}
-	open, err := s.Requests(false)
+	open, err := s.Requests(RequestQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := names(open), "fourth,third,first"; got != want {
+	if got, want := names(open.Requests), "fourth,third,first"; got != want {
 		t.Errorf("Requests(false) = %s, want %s (newest first, closed left out)", got, want)
 	}
-	all, err := s.Requests(true)
+	all, err := s.Requests(RequestQuery{Closed: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := names(all), "fourth,third,second,first"; got != want {
+	if got, want := names(all.Requests), "fourth,third,second,first"; got != want {
 		t.Errorf("Requests(true) = %s, want %s", got, want)
 	}
 }
 
-func closeRequest(t *testing.T, s Store, code string) Request {
+func closeRequest(t *testing.T, s *Bolt, code string) Request {
 	t.Helper()
 	r, err := s.UpdateRequest(code, func(r *Request) error {
 		r.State, r.ClosedBy, r.Closed = StateClosed, "alice", time.Now().UTC()
@@ -234,69 +234,6 @@ func TestStoreSurvivesReopen(t *testing.T) {
 	ev2, err := s2.AppendEvent(Event{Kind: "request.closed"})
 	if err != nil || ev2.Seq != 2 || ev2.Prev != ev.Hash {
 		t.Errorf("event after reopen = seq %d prev %q, %v; want seq 2 following %q", ev2.Seq, ev2.Prev, err, ev.Hash)
-	}
-}
-
-func TestUsers(t *testing.T) {
-	s, _ := openTestStore(t)
-	alice := User{Name: "alice", FullName: "Alice A.", Keys: []string{"ssh-ed25519 AAAA a"}, Admin: true}
-	if err := s.AddUser(alice); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddUser(User{Name: "bob", FullName: "Bob"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddUser(User{Name: "alice", FullName: "Impostor"}); !errors.Is(err, ErrExists) {
-		t.Errorf("duplicate AddUser = %v, want ErrExists", err)
-	}
-	got, err := s.User("alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.FullName != "Alice A." || !got.Admin || len(got.Keys) != 1 || got.Created.IsZero() {
-		t.Errorf("User(alice) = %+v (the duplicate must not overwrite; Created must be set)", got)
-	}
-
-	updated, err := s.UpdateUser("alice", func(u *User) error {
-		u.Keys = append(u.Keys, "ssh-ed25519 BBBB a2")
-		u.Name = "mallory" // the name is the key: it cannot change
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if updated.Name != "alice" || len(updated.Keys) != 2 {
-		t.Errorf("UpdateUser = %+v", updated)
-	}
-	if _, err := s.User("mallory"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("UpdateUser renamed the account: %v", err)
-	}
-	boom := errors.New("boom")
-	if _, err := s.UpdateUser("alice", func(u *User) error { u.Admin = false; return boom }); !errors.Is(err, boom) {
-		t.Errorf("UpdateUser with failing fn = %v", err)
-	}
-	if got, _ := s.User("alice"); !got.Admin {
-		t.Error("failed UpdateUser changed the account")
-	}
-	if _, err := s.UpdateUser("nobody", func(*User) error { return nil }); !errors.Is(err, ErrNotFound) {
-		t.Errorf("UpdateUser(nobody) = %v, want ErrNotFound", err)
-	}
-
-	users, err := s.Users()
-	if err != nil || len(users) != 2 || users[0].Name != "alice" || users[1].Name != "bob" {
-		t.Errorf("Users() = %+v, %v; want alice, bob", users, err)
-	}
-	if err := s.RemoveUser("bob"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.User("bob"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("removed user still found: %v", err)
-	}
-	if err := s.RemoveUser("bob"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("second RemoveUser = %v, want ErrNotFound", err)
-	}
-	if users, _ := s.Users(); len(users) != 1 {
-		t.Errorf("Users() after remove = %+v", users)
 	}
 }
 

@@ -1,6 +1,7 @@
 // Package tickets holds assist's data: assistance requests, technician accounts, one-time
 // credentials and audit events; the Store interface with its bbolt implementation; the request
-// form agents send; and the .otc file format. It imports nothing of the project.
+// form agents send; key helpers; and the .otc file format. Of the project it imports only
+// protocol.
 package tickets
 
 import (
@@ -17,16 +18,11 @@ const (
 	StateClosed  State = "closed"  // done; the agent is told and disconnects
 )
 
-// Request is one person's call for help. The first eight fields are the seed screen's rows.
+// Request is one person's call for help: the form they sent, and what the gateway adds. The
+// form's fields and Created are the seed screen's rows.
 type Request struct {
-	FullName string    `json:"full_name"`
-	UserName string    `json:"user_name"`
-	Computer string    `json:"computer"`
-	Email    string    `json:"email"`
-	Phone    string    `json:"phone"`
-	Message  string    `json:"message"`
-	Created  time.Time `json:"created"`
-	LocalIP  string    `json:"local_ip"`
+	Form
+	Created time.Time `json:"created"`
 
 	ID         string    `json:"id"`          // time-ordered, assigned by the store
 	Code       string    `json:"code"`        // short, read over the phone, assigned by the store
@@ -36,16 +32,29 @@ type Request struct {
 	Updated    time.Time `json:"updated"`
 	Closed     time.Time `json:"closed,omitzero"`
 	ClosedBy   string    `json:"closed_by,omitempty"`
+	Owner      string    `json:"owner,omitempty"` // the technician who claimed it (claims.go)
+	Notes      []Note    `json:"notes,omitempty"`
+}
+
+// RequestChange is a request that changed: its code and the kind of the audit event that
+// recorded the change (request.filed, agent.disconnected, …). The gateway streams them to
+// request watch and the web list.
+type RequestChange struct {
+	Code string
+	Kind string
 }
 
 // Open reports whether the request still waits for or receives help.
 func (r Request) Open() bool { return r.State != StateClosed }
 
-// User is a technician account. Admins can manage accounts and read the audit trail.
+// User is an account of the help desk: a technician, an admin or an auditor (roles.go).
 type User struct {
-	Name         string    `json:"name"`
-	FullName     string    `json:"full_name"`
-	Keys         []string  `json:"keys"` // authorized_keys lines
+	Name     string   `json:"name"`
+	FullName string   `json:"full_name"`
+	Keys     []string `json:"keys"` // authorized_keys lines
+	// Role is what the account may do; empty in accounts stored before roles (AccountRole).
+	Role Role `json:"role,omitempty"`
+	// Admin is set with Role admin, and read for accounts without a Role.
 	Admin        bool      `json:"admin"`
 	PasswordHash string    `json:"password_hash,omitempty"` // argon2id, for the help-desk web screen
 	Created      time.Time `json:"created"`
@@ -78,10 +87,19 @@ type Credential struct {
 
 // Usable reports whether a new login with the credential may start a session at now.
 func (c Credential) Usable(now time.Time) bool {
-	return c.State == CredentialIssued && now.Before(c.Expires)
+	use, _ := CredentialRule(c, now, false)
+	return use == CredentialStarts
 }
 
 var (
 	ErrNotFound = errors.New("not found")
 	ErrExists   = errors.New("already exists")
+	// ErrNoAccount is an account name that names no account; it is an ErrNotFound too, so
+	// that callers can tell a missing account from a missing request.
+	ErrNoAccount error = noAccount{}
 )
+
+type noAccount struct{}
+
+func (noAccount) Error() string        { return ErrNotFound.Error() }
+func (noAccount) Is(target error) bool { return target == ErrNotFound }

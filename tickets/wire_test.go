@@ -2,13 +2,15 @@ package tickets
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/assistkit/assist/protocol"
 )
 
 func TestEncodeDecodeForm(t *testing.T) {
@@ -17,25 +19,67 @@ func TestEncodeDecodeForm(t *testing.T) {
 		{FullName: "Ada"},
 		{FullName: "李小龙", Message: strings.Repeat("é", MaxMessageLen/2), LocalIP: "2001:db8::1"},
 	} {
-		got, err := DecodeForm(EncodeForm(f))
-		if err != nil || got != f {
+		got, v, err := DecodeForm(EncodeForm(f))
+		if err != nil || got != f || v != protocol.Version {
 			t.Errorf("DecodeForm(EncodeForm(%+v)) = %+v, %v", f, got, err)
 		}
 	}
 	// DecodeForm cleans what it decodes and passes refusals on as *FieldError.
 	dirty := Form{FullName: "\x1b[2JAda\u202e", Message: "hi\r\n"}
-	if got, err := DecodeForm(EncodeForm(dirty)); err != nil || got.FullName != "[2JAda" || got.Message != "hi" {
+	if got, _, err := DecodeForm(EncodeForm(dirty)); err != nil || got.FullName != "[2JAda" || got.Message != "hi" {
 		t.Errorf("DecodeForm of a dirty form = %+v, %v", got, err)
 	}
 	var fe *FieldError
-	if _, err := DecodeForm(EncodeForm(Form{FullName: "Ada", Email: "nope"})); !errors.As(err, &fe) || fe.Field != "email" {
+	if _, _, err := DecodeForm(EncodeForm(Form{FullName: "Ada", Email: "nope"})); !errors.As(err, &fe) || fe.Field != "email" {
 		t.Errorf("DecodeForm with a bad email = %v, want a *FieldError", err)
+	}
+}
+
+// withVersion encodes f as an agent speaking version v does.
+func withVersion(v uint32, f Form) []byte {
+	return append(binary.BigEndian.AppendUint32(nil, v), protocol.Marshal(f, v)...)
+}
+
+// TestDecodeFormEveryVersion: the gateway takes the form of every version it speaks, as agents
+// of that version send it, and says which version that was.
+func TestDecodeFormEveryVersion(t *testing.T) {
+	f := validForm()
+	f.Screen = "" // not in version 1
+	v1 := append([]byte{0, 0, 0, 1}, ssh.Marshal(struct {
+		FullName, UserName, Computer, Email, Phone, Message, LocalIP string
+	}{f.FullName, f.UserName, f.Computer, f.Email, f.Phone, f.Message, f.LocalIP})...)
+	if got, v, err := DecodeForm(v1); err != nil || got != f || v != 1 {
+		t.Errorf("DecodeForm of a version 1 agent's form = %+v, %d, %v", got, v, err)
+	}
+	f.Screen = ScreenUnavailable("no display")
+	for v := uint32(protocol.MinVersion); v <= protocol.Version; v++ {
+		want := f
+		if v < 4 {
+			want.Screen = ""
+		}
+		if got, gv, err := DecodeForm(withVersion(v, f)); err != nil || got != want || gv != v {
+			t.Errorf("DecodeForm at version %d = %+v, %d, %v", v, got, gv, err)
+		}
+	}
+}
+
+// TestFormWireLayout pins the bytes agents and gateways already exchange: the version, then the
+// fields in this order. Reordering Form's fields breaks every deployed agent; add at the end only.
+func TestFormWireLayout(t *testing.T) {
+	f := validForm()
+	f.LocalIP = "192.0.2.7"
+	want := ssh.Marshal(struct {
+		Version                                                              uint32
+		FullName, UserName, Computer, Email, Phone, Message, LocalIP, Screen string
+	}{protocol.Version, f.FullName, f.UserName, f.Computer, f.Email, f.Phone, f.Message, f.LocalIP, f.Screen})
+	if got := EncodeForm(f); !bytes.Equal(got, want) {
+		t.Fatalf("EncodeForm = %x\nwant       %x", got, want)
 	}
 }
 
 func TestDecodeFormRefuses(t *testing.T) {
 	good := EncodeForm(validForm())
-	future := append(ssh.Marshal(FormMsg{Version: ProtocolVersion + 1, FullName: "Ada"}), ssh.Marshal(struct{ Extra string }{"x"})...)
+	future := append(withVersion(protocol.Version+1, Form{FullName: "Ada"}), ssh.Marshal(struct{ Extra string }{"x"})...)
 	for _, tc := range []struct {
 		name    string
 		payload []byte
@@ -46,13 +90,13 @@ func TestDecodeFormRefuses(t *testing.T) {
 		{"only a version", good[:4], "malformed"},
 		{"trailing bytes", append(append([]byte(nil), good...), 0), "malformed"},
 		{"string length past the end", append([]byte{0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff}, good[4:]...), "malformed"},
-		{"version 0", ssh.Marshal(FormMsg{Version: 0, FullName: "Ada"}), "protocol version 0, this gateway speaks 1"},
-		{"newer version", ssh.Marshal(FormMsg{Version: ProtocolVersion + 1, FullName: "Ada"}), "protocol version 2"},
-		{"newer version with more fields", future, "protocol version 2"},
+		{"version 0", withVersion(0, Form{FullName: "Ada"}), fmt.Sprintf("protocol version 0, this gateway speaks 1 to %d", protocol.Version)},
+		{"newer version", withVersion(protocol.Version+1, Form{FullName: "Ada"}), fmt.Sprintf("protocol version %d", protocol.Version+1)},
+		{"newer version with more fields", future, fmt.Sprintf("protocol version %d", protocol.Version+1)},
 		{"oversize", EncodeForm(Form{FullName: "Ada", Message: strings.Repeat("m", 9000)}), "at most 8 KiB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := DecodeForm(tc.payload)
+			_, _, err := DecodeForm(tc.payload)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "request form") {
 				t.Fatalf("DecodeForm = %v, want an error saying %q", err, tc.want)
 			}
@@ -65,12 +109,16 @@ func FuzzDecodeForm(f *testing.F) {
 	f.Add(EncodeForm(Form{FullName: "\x1b[31mAda\u202e", Message: "a\r\nb\x00", Email: "x@y", Phone: "1", LocalIP: "::1"}))
 	f.Add(EncodeForm(Form{FullName: "Ada", Computer: strings.Repeat("c", 300)}))
 	f.Add(EncodeForm(Form{}))
-	f.Add(ssh.Marshal(FormMsg{Version: 2}))
+	f.Add(withVersion(1, validForm()))
+	f.Add(withVersion(protocol.Version+1, Form{}))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		got, err := DecodeForm(payload)
+		got, v, err := DecodeForm(payload)
 		if err != nil {
 			return
+		}
+		if v < protocol.MinVersion || v > protocol.Version {
+			t.Fatalf("accepted version %d", v)
 		}
 		again, err := got.Clean()
 		if err != nil || again != got {
@@ -83,6 +131,7 @@ func FuzzDecodeForm(f *testing.F) {
 			{"full name", got.FullName, MaxNameLen}, {"user name", got.UserName, MaxUserNameLen},
 			{"computer", got.Computer, MaxComputerLen}, {"email", got.Email, MaxEmailLen},
 			{"phone", got.Phone, MaxPhoneLen}, {"message", got.Message, MaxMessageLen},
+			{"screen", got.Screen, MaxScreenLen},
 		} {
 			if len(c.v) > c.max {
 				t.Fatalf("%s is %d bytes, limit %d", c.name, len(c.v), c.max)
@@ -97,125 +146,11 @@ func FuzzDecodeForm(f *testing.F) {
 		if got.FullName == "" {
 			t.Fatal("accepted a form without a name")
 		}
+		if again, gv, err := DecodeForm(withVersion(v, got)); err != nil || again != got || gv != v {
+			t.Fatalf("re-encoded at version %d: %+v, %d, %v", v, again, gv, err)
+		}
 		if !bytes.Equal(EncodeForm(got), EncodeForm(again)) {
 			t.Fatal("re-encoding differs")
 		}
 	})
-}
-
-func TestParseGrantWords(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want Grant
-	}{
-		{"deny", 0},
-		{"view", GrantView},
-		{"control", GrantView | GrantControl},
-		{"files", GrantFilesRead | GrantFilesWrite},
-		{"files-ro", GrantFilesRead},
-		{"full", GrantView | GrantControl | GrantFilesRead | GrantFilesWrite},
-		{"view,files-ro", GrantView | GrantFilesRead},
-		{" Control , FILES ", GrantView | GrantControl | GrantFilesRead | GrantFilesWrite},
-		{"deny,view", GrantView},
-	} {
-		got, err := ParseGrant(tc.in)
-		if err != nil || got != tc.want {
-			t.Errorf("ParseGrant(%q) = %b, %v; want %b", tc.in, got, err, tc.want)
-		}
-	}
-	for _, bad := range []string{"", "yes", "view,", ",view", "view;control", "files-rw", "viewcontrol"} {
-		if g, err := ParseGrant(bad); err == nil {
-			t.Errorf("ParseGrant(%q) = %b, want an error", bad, g)
-		} else if !strings.Contains(err.Error(), "want deny, view, control, files, files-ro or full") {
-			t.Errorf("ParseGrant(%q) error %q does not list the words", bad, err)
-		}
-	}
-}
-
-// TestGrantRoundTrip covers every combination of ParseGrant's words.
-func TestGrantRoundTrip(t *testing.T) {
-	for mask := 1; mask < 1<<len(grantWords); mask++ {
-		var words []string
-		for i, gw := range grantWords {
-			if mask&(1<<i) != 0 {
-				words = append(words, gw.word)
-			}
-		}
-		in := strings.Join(words, ",")
-		g, err := ParseGrant(in)
-		if err != nil {
-			t.Fatalf("ParseGrant(%q): %v", in, err)
-		}
-		back, err := ParseGrant(g.String())
-		if err != nil || back != g {
-			t.Errorf("ParseGrant(%q) = %b, String %q, parsed back %b, %v", in, g, g.String(), back, err)
-		}
-	}
-}
-
-func TestGrantString(t *testing.T) {
-	for _, tc := range []struct {
-		g    Grant
-		want string
-	}{
-		{0, "deny"},
-		{GrantView, "view"},
-		{GrantView | GrantControl, "control"},
-		{GrantView | GrantFilesRead, "view,files-ro"},
-		{GrantView | GrantControl | GrantFilesRead | GrantFilesWrite, "control,files"},
-		{GrantFilesRead | GrantFilesWrite, "files"},
-		// Bits ParseGrant never sets on their own (an agent could still send them) are shown,
-		// not dropped: a grant that allows something never prints as "" or "deny".
-		{GrantControl, "0x2"},
-		{GrantFilesWrite, "0x8"},
-		{GrantView | GrantFilesWrite, "view,0x8"},
-		{GrantView | 1<<7, "view,0x80"},
-	} {
-		if got := tc.g.String(); got != tc.want {
-			t.Errorf("Grant(%#x).String() = %q, want %q", uint32(tc.g), got, tc.want)
-		}
-	}
-	for g := Grant(1); g < 1<<8; g++ {
-		if s := g.String(); s == "" || s == "deny" {
-			t.Errorf("Grant(%#x).String() = %q", uint32(g), s)
-		}
-	}
-}
-
-func TestGrantAllows(t *testing.T) {
-	full := GrantView | GrantControl | GrantFilesRead | GrantFilesWrite
-	for _, tc := range []struct {
-		g, want Grant
-		ok      bool
-	}{
-		{full, GrantControl, true},
-		{GrantView, GrantView, true},
-		{GrantView, GrantControl, false},
-		{GrantView, GrantView | GrantControl, false},
-		{GrantFilesRead, GrantFilesWrite, false},
-		{full, 0, false}, // asking for nothing is never "allowed"
-		{0, GrantView, false},
-	} {
-		if got := tc.g.Allows(tc.want); got != tc.ok {
-			t.Errorf("%s.Allows(%s) = %v, want %v", tc.g, tc.want, got, tc.ok)
-		}
-	}
-}
-
-func TestWireMessagesRoundTrip(t *testing.T) {
-	for _, m := range []any{
-		&RequestReply{Code: "K7QH-4ZPD", Resumed: true},
-		&ErrorReply{Message: "no"},
-		&ClosedMsg{By: "alice", Reason: "fixed"},
-		&EndedMsg{Reason: "the person ended the session"},
-		&ConsentAsk{SessionID: "s1", RequestCode: "K7QH-4ZPD", Technician: "alice", FullName: "Alice A."},
-		&GrantMsg{Grant: uint32(GrantView | GrantControl)},
-		&ChannelRef{SessionID: "s1"},
-	} {
-		b := ssh.Marshal(m)
-		out := reflect.New(reflect.TypeOf(m).Elem()).Interface()
-		if err := ssh.Unmarshal(b, out); err != nil || fmt.Sprint(out) != fmt.Sprint(m) {
-			t.Errorf("%T: round trip = %v, %v", m, out, err)
-		}
-	}
 }

@@ -3,20 +3,23 @@ package viewer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
 	"io"
 	"os"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/assistkit/assist/protocol"
 	"github.com/assistkit/assist/rdp"
 )
 
 // Framebuffer opens the framebuffer channel and does the protocol's handshake.
 func (s *Session) Framebuffer(inFlight int) (*rdp.FramebufferClient, error) {
-	ch, reqs, err := s.OpenChannel(rdp.FramebufferChannel, nil)
+	ch, reqs, err := s.OpenChannel(protocol.FramebufferChannel, nil)
 	if err != nil {
 		return nil, s.explain(ChannelError("the screen", err))
 	}
@@ -29,8 +32,35 @@ func (s *Session) Framebuffer(inFlight int) (*rdp.FramebufferClient, error) {
 	return fb, nil
 }
 
+// Input opens the input channel and does the protocol's handshake. A view-only session's client
+// says so (ViewOnly) instead of failing.
+func (s *Session) Input() (*rdp.InputClient, error) {
+	ch, reqs, err := s.OpenChannel(protocol.InputChannel, nil)
+	if err != nil {
+		return nil, s.explain(ChannelError("control", err))
+	}
+	go ssh.DiscardRequests(reqs)
+	ic, err := rdp.NewInputClient(ch)
+	if err != nil {
+		ch.Close()
+		return nil, fmt.Errorf("control: %w", err)
+	}
+	return ic, nil
+}
+
 // explain adds the gateway's reason when the session ended under a failing call.
+//
+// A channel that failed with EOF failed because the connection closed; the gateway's reason
+// for closing it, sent just before, may still be on its way through the connection's request
+// loop, which ends the session at the latest when it sees the connection gone: explain waits
+// for that.
 func (s *Session) explain(err error) error {
+	if errors.Is(err, io.EOF) {
+		select {
+		case <-s.Ended():
+		case <-time.After(5 * time.Second):
+		}
+	}
 	select {
 	case <-s.Ended():
 		return fmt.Errorf("%w (session ended: %s)", err, s.EndReason())

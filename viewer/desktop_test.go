@@ -4,25 +4,23 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
-	"image/png"
 	"log/slog"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/assistkit/assist/agent"
-	"github.com/assistkit/assist/internal/testenv"
-	"github.com/assistkit/assist/internal/workload/xvfb"
-	"github.com/assistkit/assist/tickets"
+	"github.com/assistkit/assist/internal/harness/testenv"
+	"github.com/assistkit/assist/internal/harness/xvfb"
+	"github.com/assistkit/assist/protocol"
 	"github.com/assistkit/assist/viewer"
 )
 
 // desktopSession starts Xvfb with args, an agent sharing it, and a one-time session to it.
-func desktopSession(t *testing.T, grant tickets.Grant, args ...string) (*viewer.Session, string) {
+func desktopSession(t *testing.T, grant protocol.Grant, args ...string) (*viewer.Session, string) {
 	t.Helper()
 	display := xvfb.ForTest(t, args...)
 	d, closer, err := agent.OpenDesktop(display, slog.New(slog.DiscardHandler))
@@ -56,7 +54,6 @@ func startXterm(t *testing.T, display string) {
 		img, err := xvfb.Screenshot(display)
 		return err == nil && !uniform(img)
 	})
-	time.Sleep(300 * time.Millisecond) // let the shell's output settle: nothing signals "done drawing"
 }
 
 func uniform(img *image.RGBA) bool {
@@ -70,41 +67,13 @@ func uniform(img *image.RGBA) bool {
 }
 
 func TestSnapshotEqualsServerScreenshot(t *testing.T) {
-	s, display := desktopSession(t, tickets.GrantView, "-screen", "0", "1920x1080x24")
+	s, display := desktopSession(t, protocol.GrantView, "-screen", "0", "1920x1080x24")
 	startXterm(t, display)
-	want, err := xvfb.Screenshot(display)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "s.png")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := viewer.Snapshot(ctx, s, -1, path); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	got, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, want := testenv.StillSnapshot(t, s, display)
 	if got.Bounds() != want.Bounds() {
 		t.Fatalf("snapshot bounds %v, server %v", got.Bounds(), want.Bounds())
 	}
-	diff := 0
-	for y := 0; y < want.Rect.Dy(); y++ {
-		for x := 0; x < want.Rect.Dx(); x++ {
-			r, g, b, _ := got.At(x, y).RGBA()
-			o := want.PixOffset(x, y)
-			if byte(r>>8) != want.Pix[o] || byte(g>>8) != want.Pix[o+1] || byte(b>>8) != want.Pix[o+2] {
-				diff++
-			}
-		}
-	}
-	if diff != 0 {
+	if diff := testenv.DifferingPixels(got, want); diff != 0 {
 		t.Fatalf("%d pixels differ between the snapshot and the X server's own screenshot", diff)
 	}
 }
@@ -112,13 +81,19 @@ func TestSnapshotEqualsServerScreenshot(t *testing.T) {
 // TestHeadlessTrace pulls updates without a page and checks each JSON line: arrival time, and
 // every rectangle's place, encoding and size on the wire.
 func TestHeadlessTrace(t *testing.T) {
-	s, display := desktopSession(t, tickets.GrantView, "-screen", "0", "1280x720x24")
+	s, display := desktopSession(t, protocol.GrantView, "-screen", "0", "1280x720x24")
 	ctx, cancel := context.WithCancel(context.Background())
 	var out testenv.SyncBuffer
 	done := make(chan error, 1)
 	go func() { done <- viewer.Trace(ctx, s, -1, 2, &out) }()
-	startXterm(t, display) // draws while the trace runs
-	testenv.WaitFor(t, 10*time.Second, "a few traced updates", func() bool { return strings.Count(out.String(), "\n") >= 3 })
+	// Each change comes after the update before it arrived, so each makes an update of its own.
+	x := newXClient(t, display)
+	for i, rgb := range []uint32{0, 0xd03030, 0x3030d0} {
+		if i > 0 {
+			x.window(100*i, 80*i, 300, 200, rgb, 0)
+		}
+		testenv.WaitFor(t, 20*time.Second, fmt.Sprintf("traced update %d", i+1), func() bool { return strings.Count(out.String(), "\n") > i })
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

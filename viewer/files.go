@@ -70,17 +70,11 @@ func OpenFiles(c *ssh.Client) (*Files, error) {
 		sess.Close()
 		return nil, fmt.Errorf("open file session: %w", err)
 	}
+	buf := &lockedBuffer{done: make(chan struct{})}
+	go buf.fill(stderr)
 	if err := sess.RequestSubsystem("sftp"); err != nil {
-		// The gateway writes why on stderr and closes the channel right after refusing.
-		why := readRefusal(stderr)
-		sess.Close()
-		if why != "" {
-			return nil, fmt.Errorf("file access refused: %s", why)
-		}
-		return nil, fmt.Errorf("file access refused: %w", err)
+		return nil, refused(sess, buf, fmt.Errorf("file access refused: %w", err))
 	}
-	buf := &lockedBuffer{}
-	go io.Copy(buf, stderr)
 	c2, err := sftp.NewClientPipe(r, packetWriteCloser{sftppacket.NewWriter(w), w},
 		sftp.MaxPacket(maxPacket),
 		sftp.MaxConcurrentRequestsPerFile(concurrentRequests),
@@ -89,31 +83,27 @@ func OpenFiles(c *ssh.Client) (*Files, error) {
 		sftp.UseFstat(true),
 	)
 	if err != nil {
-		sess.Close()
-		if msg := strings.TrimSpace(buf.String()); msg != "" {
-			return nil, fmt.Errorf("start sftp: %w (%s)", err, msg)
-		}
-		return nil, fmt.Errorf("start sftp: %w", err)
+		// The gateway accepts the subsystem when it will not serve files, writes why on
+		// stderr and ends the channel, so that OpenSSH's sftp shows the reason too.
+		return nil, refused(sess, buf, fmt.Errorf("start sftp: %w", err))
 	}
 	return &Files{c: c2, sess: sess, stderr: buf}, nil
 }
 
-// readRefusal reads what the server wrote on stderr before closing a refused channel, waiting
-// briefly: a server that refuses without closing must not hang the caller.
-func readRefusal(stderr io.Reader) string {
-	got := make(chan string, 1)
-	go func() {
-		b, _ := io.ReadAll(io.LimitReader(stderr, 4<<10))
-		got <- string(b)
-	}()
+// refused explains a file session that did not start: in the server's words when it wrote
+// why on stderr before ending the channel (waiting for that briefly: a server that fails
+// without closing must not hang the caller), else err.
+func refused(sess *ssh.Session, stderr *lockedBuffer, err error) error {
 	select {
-	case s := <-got:
-		s = strings.TrimSpace(s)
-		s = strings.TrimPrefix(s, "assistd: ")
-		return cleanLine(s)
+	case <-stderr.done:
 	case <-time.After(5 * time.Second):
-		return ""
 	}
+	sess.Close()
+	why := cleanLine(strings.TrimPrefix(strings.TrimSpace(stderr.String()), "assistd: "))
+	if why == "" {
+		return err
+	}
+	return fmt.Errorf("file access refused: %s", why)
 }
 
 // cleanLine keeps a message from the network printable: no escape codes reach the terminal.
@@ -354,8 +344,14 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // lockedBuffer keeps the first 4 KiB of the server's stderr, read in another goroutine; the
 // rest is drained and dropped so that stderr never stalls the channel.
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu   sync.Mutex
+	b    bytes.Buffer
+	done chan struct{} // closed at the stderr's EOF
+}
+
+func (l *lockedBuffer) fill(stderr io.Reader) {
+	io.Copy(l, stderr)
+	close(l.done)
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {

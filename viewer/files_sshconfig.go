@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/assistkit/assist/protocol"
 	"github.com/assistkit/assist/tickets"
 )
 
@@ -37,6 +38,9 @@ func SSHConfigAlias(code string) string { return "assist-" + strings.ToLower(cod
 func WriteSSHConfig(dir string, o *tickets.OTC) (SSHConfig, error) {
 	if len(o.Gateways) == 0 || len(o.HostKeys) == 0 {
 		return SSHConfig{}, errors.New("the .otc file names no gateway or host key")
+	}
+	if err := checkExpiry(o); err != nil {
+		return SSHConfig{}, err
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -139,7 +143,7 @@ func configText(c SSHConfig, o *tickets.OTC) ([]byte, error) {
 		for _, kv := range [][2]string{
 			{"HostName", host},
 			{"Port", port},
-			{"User", tickets.OTCUser(o.Request)},
+			{"User", protocol.OTCUser(o.Request)},
 			{"IdentityFile", quoteConfig(c.Key)},
 			{"IdentitiesOnly", "yes"},
 			{"IdentityAgent", "none"},
@@ -187,16 +191,21 @@ func quoteConfig(p string) string {
 
 // SFTPCommand is the command line that opens sftp with this configuration.
 func (c SSHConfig) SFTPCommand() string {
-	return "sftp -F " + ShellQuote(c.Config) + " " + c.Alias
+	return "sftp -F " + shellQuote(c.Config) + " " + c.Alias
 }
 
 // SCPCommand is an example scp command line fetching a file with this configuration.
 func (c SSHConfig) SCPCommand() string {
-	return "scp -F " + ShellQuote(c.Config) + " " + c.Alias + ":/path/to/file ."
+	return "scp -F " + shellQuote(c.Config) + " " + c.Alias + ":/path/to/file ."
 }
 
-// ShellQuote quotes s for a POSIX shell when it needs it.
-func ShellQuote(s string) string {
+// SCPUploadCommand is an example scp command line sending a file to the person's /tmp.
+func (c SSHConfig) SCPUploadCommand() string {
+	return "scp -F " + shellQuote(c.Config) + " FILE " + c.Alias + ":/tmp/"
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
 	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:@,=", r))
 	}) {

@@ -14,14 +14,14 @@ import (
 	"time"
 
 	"github.com/assistkit/assist/agent"
-	"github.com/assistkit/assist/internal/testenv"
-	"github.com/assistkit/assist/tickets"
+	"github.com/assistkit/assist/internal/harness/testenv"
+	"github.com/assistkit/assist/protocol"
 	"github.com/assistkit/assist/viewer"
 )
 
 // openFiles starts a gateway and an agent serving files under grant, and opens SFTP through a
 // one-time session.
-func openFiles(t *testing.T, grant tickets.Grant) *viewer.Files {
+func openFiles(t *testing.T, grant protocol.Grant) *viewer.Files {
 	t.Helper()
 	f, err := tryFiles(t, grant)
 	if err != nil {
@@ -30,7 +30,7 @@ func openFiles(t *testing.T, grant tickets.Grant) *viewer.Files {
 	return f
 }
 
-func tryFiles(t *testing.T, grant tickets.Grant) (*viewer.Files, error) {
+func tryFiles(t *testing.T, grant protocol.Grant) (*viewer.Files, error) {
 	t.Helper()
 	g := testenv.StartGateway(t, testenv.Options{})
 	tech := g.AddTechnician(t, "alice", false)
@@ -54,7 +54,7 @@ func tryFiles(t *testing.T, grant tickets.Grant) (*viewer.Files, error) {
 }
 
 func TestFilesUploadListDownload(t *testing.T) {
-	f := openFiles(t, tickets.GrantFilesRead|tickets.GrantFilesWrite)
+	f := openFiles(t, protocol.GrantFilesRead|protocol.GrantFilesWrite)
 	ctx := context.Background()
 	dir := t.TempDir()
 	data := make([]byte, 3<<20+123)
@@ -94,7 +94,7 @@ func TestFilesUploadListDownload(t *testing.T) {
 }
 
 func TestFilesErrorsNamePathAndCause(t *testing.T) {
-	f := openFiles(t, tickets.GrantFilesRead|tickets.GrantFilesWrite)
+	f := openFiles(t, protocol.GrantFilesRead|protocol.GrantFilesWrite)
 	ctx := context.Background()
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "nope.txt")
@@ -117,7 +117,7 @@ func TestFilesErrorsNamePathAndCause(t *testing.T) {
 }
 
 func TestFilesReadOnlyRefusesWrites(t *testing.T) {
-	f := openFiles(t, tickets.GrantFilesRead)
+	f := openFiles(t, protocol.GrantFilesRead)
 	ctx := context.Background()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "x.txt")
@@ -138,7 +138,7 @@ func TestFilesReadOnlyRefusesWrites(t *testing.T) {
 }
 
 func TestFilesRefusedWithoutFileConsent(t *testing.T) {
-	_, err := tryFiles(t, tickets.GrantView|tickets.GrantControl)
+	_, err := tryFiles(t, protocol.GrantView|protocol.GrantControl)
 	t.Log(err)
 	if err == nil || !strings.Contains(err.Error(), "file access refused") || !strings.Contains(err.Error(), "the person allowed control") {
 		t.Fatalf("files under control-only consent = %v, want refused naming the person's answer", err)

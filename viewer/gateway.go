@@ -79,7 +79,7 @@ func (e *loginError) Error() string { return fmt.Sprintf("log in to gateway %s: 
 func (e *loginError) Unwrap() error { return e.err }
 
 // connect opens TCP with ctx and runs the SSH handshake within cfg.Timeout; a failed handshake
-// is a *loginError.
+// is a *loginError, or a *tickets.NotSSHError when something else than SSH answered.
 func connect(ctx context.Context, addr string, cfg *ssh.ClientConfig) (ssh.Conn, <-chan ssh.NewChannel, <-chan *ssh.Request, error) {
 	d := net.Dialer{Timeout: cfg.Timeout}
 	nc, err := d.DialContext(ctx, "tcp", addr)
@@ -87,9 +87,13 @@ func connect(ctx context.Context, addr string, cfg *ssh.ClientConfig) (ssh.Conn,
 		return nil, nil, nil, fmt.Errorf("connect to gateway %s: %w", addr, err)
 	}
 	nc.SetDeadline(time.Now().Add(cfg.Timeout))
-	c, chans, reqs, err := ssh.NewClientConn(nc, addr, cfg)
+	c, chans, reqs, err := tickets.ClientConn(nc, addr, cfg)
 	if err != nil {
 		nc.Close()
+		var ns *tickets.NotSSHError
+		if errors.As(err, &ns) {
+			return nil, nil, nil, ns
+		}
 		return nil, nil, nil, &loginError{addr, err}
 	}
 	nc.SetDeadline(time.Time{})
@@ -143,7 +147,7 @@ func readSigner(path string) (ssh.Signer, error) {
 // hostKeyCallback pins the gateway key given, or checks known_hosts.
 func (l Login) hostKeyCallback() (ssh.HostKeyCallback, []string, error) {
 	if l.GatewayKey != "" {
-		k, err := ParseKeyArg(l.GatewayKey)
+		k, err := tickets.ParseKeyArg(l.GatewayKey)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -162,22 +166,6 @@ func (l Login) hostKeyCallback() (ssh.HostKeyCallback, []string, error) {
 		return nil, nil, fmt.Errorf("no gateway key to check against: give --gateway-key (assistd hostkey prints it) or add the gateway to %s: %w", path, err)
 	}
 	return cb, nil, nil
-}
-
-// ParseKeyArg reads a public key given as a line ("ssh-ed25519 AAAA…") or as a file holding one.
-func ParseKeyArg(v string) (ssh.PublicKey, error) {
-	data := []byte(v)
-	if !strings.HasPrefix(strings.TrimSpace(v), "ssh-") && !strings.HasPrefix(strings.TrimSpace(v), "ecdsa-") {
-		var err error
-		if data, err = os.ReadFile(v); err != nil {
-			return nil, fmt.Errorf("gateway key: %q is neither a key line nor a readable file: %w", v, err)
-		}
-	}
-	k, _, _, _, err := ssh.ParseAuthorizedKey(data)
-	if err != nil {
-		return nil, fmt.Errorf("gateway key: not a public key line like \"ssh-ed25519 AAAA…\": %w", err)
-	}
-	return k, nil
 }
 
 // Run runs one gateway command over SSH exec and returns its exit status.

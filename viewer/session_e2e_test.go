@@ -11,22 +11,22 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/assistkit/assist/agent"
-	"github.com/assistkit/assist/internal/testenv"
-	"github.com/assistkit/assist/rdp"
+	"github.com/assistkit/assist/internal/harness/testenv"
+	"github.com/assistkit/assist/protocol"
 	"github.com/assistkit/assist/tickets"
 	"github.com/assistkit/assist/viewer"
 )
 
 func echoRoutes() map[string]agent.Route {
-	echo := agent.ServiceFunc(func(_ context.Context, ch ssh.Channel, reqs <-chan *ssh.Request, _ tickets.Grant) {
+	echo := agent.ServiceFunc(func(_ context.Context, ch ssh.Channel, reqs <-chan *ssh.Request, _ protocol.Grant) {
 		go ssh.DiscardRequests(reqs)
 		io.Copy(ch, ch)
 	})
-	return map[string]agent.Route{rdp.FramebufferChannel: {Need: tickets.GrantView, Service: echo}}
+	return map[string]agent.Route{protocol.FramebufferChannel: {Need: protocol.GrantView, Service: echo}}
 }
 
 // session starts a gateway, a technician and an agent answering grant, and dials an .otc.
-func session(t *testing.T, grant tickets.Grant) (*testenv.Gateway, *testenv.Technician, *testenv.Agent, *viewer.Session) {
+func session(t *testing.T, grant protocol.Grant) (*testenv.Gateway, *testenv.Technician, *testenv.Agent, *viewer.Session) {
 	t.Helper()
 	g := testenv.StartGateway(t, testenv.Options{})
 	alice := g.AddTechnician(t, "alice", false)
@@ -62,11 +62,11 @@ func waitEnded(t *testing.T, s *viewer.Session) string {
 
 func TestConsentDeniedTellsTheViewer(t *testing.T) {
 	_, _, _, s := session(t, 0)
-	_, _, err := s.OpenChannel(rdp.FramebufferChannel, nil)
+	_, _, err := s.OpenChannel(protocol.FramebufferChannel, nil)
 	if err == nil {
 		t.Fatal("framebuffer opened though the person declined")
 	}
-	msg := viewer.ChannelError(rdp.FramebufferChannel, err).Error()
+	msg := viewer.ChannelError(protocol.FramebufferChannel, err).Error()
 	if !strings.Contains(msg, "declined") || strings.Count(msg, "declined") > 1 {
 		t.Errorf("viewer's error %q should say once that the person declined", msg)
 	}
@@ -76,8 +76,8 @@ func TestConsentDeniedTellsTheViewer(t *testing.T) {
 }
 
 func TestPersonEndsSession(t *testing.T) {
-	_, _, a, s := session(t, tickets.GrantView)
-	ch, reqs, err := s.OpenChannel(rdp.FramebufferChannel, nil)
+	_, _, a, s := session(t, protocol.GrantView)
+	ch, reqs, err := s.OpenChannel(protocol.FramebufferChannel, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,8 +94,8 @@ func TestPersonEndsSession(t *testing.T) {
 }
 
 func TestRequestClosedEndsViewerSession(t *testing.T) {
-	g, alice, a, s := session(t, tickets.GrantView)
-	if _, _, err := s.OpenChannel(rdp.FramebufferChannel, nil); err != nil {
+	g, alice, a, s := session(t, protocol.GrantView)
+	if _, _, err := s.OpenChannel(protocol.FramebufferChannel, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, status := g.Exec(t, alice, "request", "close", a.Code()); status != 0 {
@@ -109,7 +109,7 @@ func TestRequestClosedEndsViewerSession(t *testing.T) {
 func TestAgentOfflineIsSaidClearly(t *testing.T) {
 	g := testenv.StartGateway(t, testenv.Options{})
 	alice := g.AddTechnician(t, "alice", false)
-	a := g.StartAgent(t, testenv.AgentOptions{Grant: tickets.GrantView, Routes: echoRoutes()})
+	a := g.StartAgent(t, testenv.AgentOptions{Grant: protocol.GrantView, Routes: echoRoutes()})
 	o := g.IssueOTC(t, alice, a.Code())
 	a.Stop()
 	testenv.WaitFor(t, 5*time.Second, "the agent to go offline", func() bool {
@@ -120,8 +120,8 @@ func TestAgentOfflineIsSaidClearly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = s.OpenChannel(rdp.FramebufferChannel, nil)
-	if err == nil || !strings.Contains(viewer.ChannelError(rdp.FramebufferChannel, err).Error(), "offline") {
+	_, _, err = s.OpenChannel(protocol.FramebufferChannel, nil)
+	if err == nil || !strings.Contains(viewer.ChannelError(protocol.FramebufferChannel, err).Error(), "offline") {
 		t.Fatalf("framebuffer with the agent offline: %v, want a message saying it is offline", err)
 	}
 }

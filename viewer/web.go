@@ -2,20 +2,13 @@ package viewer
 
 import (
 	"context"
-	"embed"
-	"errors"
-	"fmt"
-	"io/fs"
+	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	"strconv"
-	"sync"
 	"time"
-)
 
-//go:embed web
-var webAssets embed.FS
+	"github.com/assistkit/assist/rdp"
+	"github.com/assistkit/assist/viewer/internal/web"
+)
 
 // WebOptions tune the browser viewer. The zero value is ready to use.
 type WebOptions struct {
@@ -24,157 +17,91 @@ type WebOptions struct {
 	InFlight int
 	// Monitor is the monitor a page shows first, counting from 0; -1 shows all of them.
 	Monitor int
+	// Quality is what a page asks of lossy encoding first: auto (the agent decides by the
+	// link), sharp (lossless only) or fast. The page can change it.
+	Quality rdp.Quality
 }
 
-// Web is the browser viewer: a page on 127.0.0.1 that shows the session's screen and sends
-// the technician's keyboard and mouse. Only a browser that opened URL (which carries a 256-bit
-// secret) gets in; the secret becomes an HttpOnly, SameSite=Strict cookie, every request is
-// checked for it and for the Host, and every POST (the screen stream included) for the Origin.
-type Web struct {
-	s     *Session
-	opts  WebOptions
-	log   *slog.Logger
-	ln    net.Listener
-	srv   *http.Server
-	token string
-	// origin is "http://127.0.0.1:PORT": the only Host and Origin the server accepts.
-	origin string
-	cookie string
-
-	stop     chan struct{} // closed when Serve is ending; streams say why and return
-	stopOnce sync.Once
-	mu       sync.Mutex
-	why      string // why the viewer stopped, for the page
-
-	views *views
-	input *inputSide
-	files *filesSide
-}
+// Web is the browser viewer: a page on 127.0.0.1 that shows the session's screen and sends the
+// technician's keyboard and mouse, clipboard and files. Only the first browser that opens URL
+// (which carries a one-time 256-bit secret) gets in.
+type Web struct{ srv *web.Server }
 
 // NewWeb listens on a random port of 127.0.0.1 for the viewer page of s.
 func NewWeb(s *Session, opts WebOptions) (*Web, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.InFlight <= 0 {
-		opts.InFlight = 2
-	}
-	token, err := newToken()
+	srv, err := web.New(webSession{s}, web.Options{Logger: opts.Logger, InFlight: opts.InFlight, Monitor: opts.Monitor, Quality: opts.Quality})
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("viewer page: listen: %w", err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	w := &Web{s: s, opts: opts, log: opts.Logger, ln: ln, token: token,
-		origin: "http://127.0.0.1:" + strconv.Itoa(port),
-		cookie: "assist-viewer-" + strconv.Itoa(port), // cookies ignore ports: one name per viewer
-		stop:   make(chan struct{}), views: newViews()}
-	w.input = newInputSide(s, opts.Logger, w.views.notify)
-	w.files = &filesSide{s: s, log: opts.Logger}
-	w.srv = &http.Server{Handler: w.guard(w.routes()), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug)}
-	return w, nil
+	return &Web{srv: srv}, nil
 }
 
-// URL is what the technician's browser opens: it carries the secret once.
-func (w *Web) URL() string { return w.origin + "/open?t=" + w.token }
-
-func (w *Web) routes() http.Handler {
-	mux := http.NewServeMux()
-	static, _ := fs.Sub(webAssets, "web")
-	mux.HandleFunc("GET /open", w.handleOpen)
-	mux.Handle("GET /{$}", serveAsset(static, "index.html"))
-	mux.Handle("GET /viewer.js", serveAsset(static, "viewer.js"))
-	mux.Handle("GET /viewer.css", serveAsset(static, "viewer.css"))
-	mux.HandleFunc("POST /stream", w.handleStream)
-	mux.HandleFunc("POST /ack", w.handleAck)
-	mux.HandleFunc("POST /monitor", w.handleMonitor)
-	mux.HandleFunc("POST /input", w.handleInput)
-	mux.HandleFunc("POST /ping", w.handlePing)
-	mux.HandleFunc("POST /clipboard", w.handleClipboardSet)
-	mux.HandleFunc("POST /clipboard/get", w.handleClipboardGet)
-	mux.HandleFunc("POST /end", w.handleEnd)
-	mux.HandleFunc("GET /files/list", w.files.handleList)
-	mux.HandleFunc("GET /files/download", w.files.handleDownload)
-	mux.HandleFunc("POST /files/upload", w.files.handleUpload)
-	return mux
-}
+// URL is what the technician's browser opens, once.
+func (w *Web) URL() string { return w.srv.URL() }
 
 // Serve runs the page until ctx ends or the session does. Before it returns, open pages are
 // told why, so the technician reads the reason where they were looking.
-func (w *Web) Serve(ctx context.Context) error {
-	errc := make(chan error, 1)
-	go func() { errc <- w.srv.Serve(w.ln) }()
-	var err error
-	select {
-	case <-ctx.Done():
-		w.halt("the viewer was stopped on the technician's computer")
-	case <-w.s.Ended():
-		w.halt(w.s.EndReason())
-	case err = <-errc:
-		w.halt("the viewer's web server failed")
+func (w *Web) Serve(ctx context.Context) error { return w.srv.Serve(ctx) }
+
+// Close stops the page at once, for callers that never ran Serve.
+func (w *Web) Close() error { return w.srv.Close() }
+
+// webSession is the session as the page sees it.
+type webSession struct{ *Session }
+
+func (s webSession) Request() string { return s.OTC.Request }
+
+func (s webSession) Files() (web.Files, error) {
+	f, err := s.Session.Files()
+	if err != nil {
+		return nil, err
 	}
-	// Streams see stop, write the reason and return; Shutdown waits for them, briefly.
-	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	w.srv.Shutdown(sctx)
-	w.input.close()
-	w.files.close()
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
+	return webFiles{f}, nil
+}
+
+func (s webSession) Ping() (time.Duration, error) {
+	start := time.Now()
+	// The gateway answers an SSH keepalive itself: the protocol has no ping to the agent.
+	if _, _, err := s.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+		return 0, err
 	}
-	return err
+	return time.Since(start), nil
 }
 
-// Close stops the server at once, for callers that never ran Serve.
-func (w *Web) Close() error {
-	w.halt("the viewer was closed")
-	return w.srv.Close()
-}
-
-func (w *Web) halt(why string) {
-	w.stopOnce.Do(func() {
-		w.mu.Lock()
-		w.why = why
-		w.mu.Unlock()
-		close(w.stop)
-	})
-}
-
-// stopReason is why the page stopped: the session's end reason when there is one.
-func (w *Web) stopReason() string {
-	if r := w.s.EndReason(); r != "" {
-		return r
+func (s webSession) Chat() (web.Chat, error) {
+	c, err := s.Session.Chat()
+	if err != nil {
+		return nil, err
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.why
+	return c, nil
 }
 
-func (w *Web) handleEnd(rw http.ResponseWriter, r *http.Request) {
-	w.log.Info("technician ended the session from the viewer page")
-	w.s.end("you ended the session")
-	w.s.Close()
-	rw.WriteHeader(http.StatusNoContent)
+func (s webSession) End(reason string) {
+	s.end(reason)
+	s.Close()
 }
 
-func serveAsset(fsys fs.FS, name string) http.Handler {
-	ctype := map[string]string{".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-		".css": "text/css; charset=utf-8"}
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		data, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			http.Error(rw, "not found", http.StatusNotFound)
-			return
-		}
-		for ext, t := range ctype {
-			if len(name) > len(ext) && name[len(name)-len(ext):] == ext {
-				rw.Header().Set("Content-Type", t)
-			}
-		}
-		rw.Write(data)
-	})
+// webFiles is the session's SFTP client as the files panel sees it.
+type webFiles struct{ *Files }
+
+func (f webFiles) List(ctx context.Context, dir string) ([]web.Entry, error) {
+	es, err := f.Files.List(ctx, dir)
+	out := make([]web.Entry, len(es))
+	for i, e := range es {
+		out[i] = web.Entry(e)
+	}
+	return out, err
+}
+
+func (f webFiles) Stat(ctx context.Context, p string) (web.Entry, error) {
+	e, err := f.Files.Stat(ctx, p)
+	return web.Entry(e), err
+}
+
+func (f webFiles) Download(ctx context.Context, p string, w io.Writer) (int64, error) {
+	return f.Files.Download(ctx, p, w, nil)
+}
+
+func (f webFiles) Upload(ctx context.Context, p string, r io.Reader, size int64) (int64, error) {
+	return f.Files.Upload(ctx, p, r, size, 0o644, nil)
 }

@@ -6,14 +6,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/assistkit/assist/tickets"
+	"github.com/assistkit/assist/protocol"
 )
 
 // noRedirect keeps the test's client from following anything, so each answer is seen as sent.
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 func TestWebRefusesWithoutSecretOrFromAnotherOrigin(t *testing.T) {
-	e := startWeb(t, tickets.GrantView, nil)
+	e := startWeb(t, protocol.GrantView, nil)
 	u, err := url.Parse(e.web.URL())
 	if err != nil {
 		t.Fatal(err)
@@ -61,8 +61,15 @@ func TestWebRefusesWithoutSecretOrFromAnotherOrigin(t *testing.T) {
 		t.Fatalf("right secret: %s, cookies %v", res.Status, res.Cookies())
 	}
 	cookie := res.Cookies()[0]
-	if !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Value != secret {
-		t.Fatalf("cookie %+v: want HttpOnly, SameSite=Strict, the secret", cookie)
+	if !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Path != "/" || len(cookie.Value) < 43 || cookie.Value == secret {
+		t.Fatalf("cookie %+v: want HttpOnly, SameSite=Strict, Path=/, a 256-bit secret other than the URL's", cookie)
+	}
+	// The URL is good once: another client is refused, the admitted one goes to its page.
+	if res := do("GET", "/open?t="+secret, "", nil, nil); res.StatusCode != http.StatusGone || len(res.Cookies()) != 0 {
+		t.Fatalf("second use of the URL: %s, cookies %v; want 410 and no cookie", res.Status, res.Cookies())
+	}
+	if res := do("GET", "/open?t="+secret, "", cookie, nil); res.StatusCode != http.StatusOK || len(res.Cookies()) != 0 {
+		t.Fatalf("the admitted client opening the URL again: %s, cookies %v; want 200 and no new cookie", res.Status, res.Cookies())
 	}
 	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
 		t.Errorf("Content-Security-Policy %q", csp)
@@ -79,6 +86,7 @@ func TestWebRefusesWithoutSecretOrFromAnotherOrigin(t *testing.T) {
 		{"script with the cookie", "GET", "/viewer.js", "", cookie, nil, 200},
 		{"page without the cookie", "GET", "/", "", nil, nil, 401},
 		{"page with a wrong cookie", "GET", "/", "", wrong, nil, 401},
+		{"page with the URL's secret as cookie", "GET", "/", "", &http.Cookie{Name: cookie.Name, Value: secret}, nil, 401},
 		{"script without the cookie", "GET", "/viewer.js", "", nil, nil, 401},
 		{"page for another site", "GET", "/", "", cookie, map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
 		{"page with another Origin", "GET", "/", "http://evil.example", cookie, nil, 403},

@@ -8,7 +8,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/jezek/xgb/xproto"
 
-	"github.com/assistkit/assist/tickets"
+	"github.com/assistkit/assist/protocol"
 )
 
 // BenchmarkWebPageFullScreen times a whole-screen change at 1920×1080, from the moment the X
@@ -18,7 +18,7 @@ import (
 //
 //	go test -run '^$' -bench WebPage -benchtime 30x ./viewer
 func BenchmarkWebPageFullScreen(b *testing.B) {
-	e := startWeb(b, tickets.GrantView, nil)
+	e := startWeb(b, protocol.GrantView, nil)
 	ctx := e.openViewer(b)
 	root := e.x.screen.Root
 	colours := []uint32{0x102030, 0x405060, 0x708090, 0xa0b0c0}

@@ -12,13 +12,15 @@ import (
 var version = "dev"
 
 func main() {
+	attachConsole()
 	cli.ThroughputGC()
 	cli.Main(newRootCommand())
 }
 
 func newRootCommand() *cobra.Command {
+	var o requestOptions
 	root := &cobra.Command{
-		Use:     "assist-agent",
+		Use:     "assist-agent [request flags]",
 		Short:   "Ask the help desk for remote assistance",
 		Version: version,
 		Long: `assist-agent asks your help desk for remote assistance.
@@ -27,8 +29,16 @@ func newRootCommand() *cobra.Command {
 
 It asks for your name, email, phone and a message, prints a code to read to the technician
 and waits. When a technician connects you are asked first: deny, view only, control, or
-control and files. Press Enter at any time to end a session; Ctrl-C withdraws the request.`,
+control and files. Press Enter at any time to end a session; Ctrl-C withdraws the request.
+
+Downloaded from a help desk's Get help page, it knows its gateway and key: run it as it is.`,
+		// Opened from a file manager, it asks for help: what request does.
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runRequest(cmd.Context(), o, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
+	o.AddFlags(root)
 	root.AddCommand(newRequestCommand())
 	return root
 }

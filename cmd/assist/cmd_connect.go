@@ -9,10 +9,12 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/assistkit/assist/internal/cli"
+	"github.com/assistkit/assist/rdp"
 	"github.com/assistkit/assist/tickets"
 	"github.com/assistkit/assist/viewer"
 )
@@ -23,6 +25,7 @@ type connectOptions struct {
 	trace     string
 	monitor   int
 	inFlight  int
+	quality   string
 	noBrowser bool
 }
 
@@ -33,6 +36,7 @@ func (o *connectOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.trace, "trace", "", "with --headless: write one JSON line per update to this file (- for stdout)")
 	f.IntVar(&o.monitor, "monitor", -1, "monitor to show, counting from 0 (default: all)")
 	f.IntVar(&o.inFlight, "in-flight", 2, "screen update requests kept outstanding")
+	f.StringVar(&o.quality, "quality", "auto", "the viewer page's screen quality at start: auto (pictures and video lossy on a slow link), sharp (every pixel exact) or fast")
 	f.BoolVar(&o.noBrowser, "no-browser", false, "print the viewer's URL instead of opening a browser")
 }
 
@@ -76,10 +80,18 @@ func loadOTC(ctx context.Context, g *globalOptions, arg string) (*tickets.OTC, e
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", arg, err)
 	}
+	if o.Expired(time.Now()) {
+		// The gateway would only say "permission denied", and OpenSSH's clients no more.
+		return nil, cli.WithHint(fmt.Errorf("%s: the one-time file for %s expired at %s", arg, o.Request, o.Expires.Local().Format(time.DateTime)),
+			fmt.Sprintf("get a new one: assist otc %s (or Open Connection on the help desk's screen)", o.Request))
+	}
 	return o, nil
 }
 
 func runConnect(ctx context.Context, g *globalOptions, arg string, o connectOptions, stdout io.Writer) error {
+	if _, err := rdp.ParseQuality(o.quality); err != nil {
+		return &cli.Usage{Err: fmt.Errorf("--quality: %w", err)}
+	}
 	otc, err := loadOTC(ctx, g, arg)
 	if err != nil {
 		return err
@@ -135,7 +147,8 @@ func runTrace(ctx context.Context, s *viewer.Session, o connectOptions) error {
 // its address), until the session ends or Ctrl-C.
 func runBrowserViewer(ctx context.Context, s *viewer.Session, o connectOptions, stdout io.Writer) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	w, err := viewer.NewWeb(s, viewer.WebOptions{Logger: log, InFlight: o.inFlight, Monitor: o.monitor})
+	q, _ := rdp.ParseQuality(o.quality) // checked in runConnect
+	w, err := viewer.NewWeb(s, viewer.WebOptions{Logger: log, InFlight: o.inFlight, Monitor: o.monitor, Quality: q})
 	if err != nil {
 		return err
 	}
@@ -143,7 +156,7 @@ func runBrowserViewer(ctx context.Context, s *viewer.Session, o connectOptions, 
 	case o.noBrowser:
 		fmt.Fprintf(stdout, "Open this address in your browser; it holds the session's secret, do not share it:\n  %s\n", w.URL())
 	default:
-		if err := viewer.OpenBrowser(w.URL()); err != nil {
+		if err := openBrowser(w.URL()); err != nil {
 			fmt.Fprintf(stdout, "Could not open a browser (%v); open this address yourself:\n  %s\n", err, w.URL())
 			break
 		}

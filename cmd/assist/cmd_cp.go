@@ -76,10 +76,39 @@ func parseLocation(arg, otcFlag string) location {
 	if otcFlag != "" && strings.HasPrefix(arg, ":") {
 		return location{otc: otcFlag, path: arg[1:], remote: true}
 	}
-	if i := strings.Index(strings.ToLower(arg), ".otc:"); i > 0 {
+	if i := indexASCIIFold(arg, ".otc:"); i > 0 {
 		return location{otc: arg[:i+4], path: arg[i+5:], remote: true}
 	}
 	return location{path: arg}
+}
+
+// indexASCIIFold is strings.Index with ASCII letters matched in either case. It searches arg
+// itself, not a case-folded copy: strings.ToLower changes the length of text that is not valid
+// UTF-8 (or holds letters such as 'İ'), so an index found in the copy would cut the original at
+// the wrong place. sub must be ASCII.
+func indexASCIIFold(arg, sub string) int {
+	for i := 0; i+len(sub) <= len(arg); i++ {
+		if equalASCIIFold(arg[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
+}
+
+func equalASCIIFold(a, b string) bool {
+	for i := 0; i < len(a); i++ {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // cpPlan is what the operands ask for: one direction, one .otc file.

@@ -14,13 +14,13 @@ import (
 
 	"github.com/assistkit/assist/agent"
 	"github.com/assistkit/assist/internal/cli"
-	"github.com/assistkit/assist/internal/testenv"
-	"github.com/assistkit/assist/tickets"
+	"github.com/assistkit/assist/internal/harness/testenv"
+	"github.com/assistkit/assist/protocol"
 )
 
 // filesSession starts a gateway and an agent that serves files under grant, and writes an .otc
 // for it; it returns the .otc path.
-func filesSession(t *testing.T, grant tickets.Grant) string {
+func filesSession(t *testing.T, grant protocol.Grant) string {
 	t.Helper()
 	g := testenv.StartGateway(t, testenv.Options{})
 	tech := g.AddTechnician(t, "alice", false)
@@ -149,7 +149,7 @@ func checkTree(t *testing.T, root string, want []treeFile) {
 }
 
 func TestCpRecursiveRoundTripKeepsBytesModesAndTimes(t *testing.T) {
-	otc := filesSession(t, tickets.GrantFilesRead|tickets.GrantFilesWrite)
+	otc := filesSession(t, protocol.GrantFilesRead|protocol.GrantFilesWrite)
 	src, remoteDir, back := t.TempDir(), t.TempDir(), t.TempDir()
 	want := makeTree(t, src)
 	t.Cleanup(func() { makeWritable(src, remoteDir, back) })
@@ -181,7 +181,7 @@ func TestCpRecursiveRoundTripKeepsBytesModesAndTimes(t *testing.T) {
 }
 
 func TestCpClearErrors(t *testing.T) {
-	otc := filesSession(t, tickets.GrantFilesRead|tickets.GrantFilesWrite)
+	otc := filesSession(t, protocol.GrantFilesRead|protocol.GrantFilesWrite)
 	dir := t.TempDir()
 	local := filepath.Join(dir, "f.txt")
 	os.WriteFile(local, []byte("x"), 0o644)
@@ -211,7 +211,7 @@ func TestCpClearErrors(t *testing.T) {
 }
 
 func TestCpReadOnlyConsentRefusesUpload(t *testing.T) {
-	otc := filesSession(t, tickets.GrantFilesRead)
+	otc := filesSession(t, protocol.GrantFilesRead)
 	dir := t.TempDir()
 	local := filepath.Join(dir, "f.txt")
 	os.WriteFile(local, []byte("x"), 0o644)
@@ -229,7 +229,7 @@ func TestCpReadOnlyConsentRefusesUpload(t *testing.T) {
 }
 
 func TestCpRefusedWithoutFileConsent(t *testing.T) {
-	otc := filesSession(t, tickets.GrantView)
+	otc := filesSession(t, protocol.GrantView)
 	_, errs, code := runAssist(t, "cp", otc+":/etc/hostname", t.TempDir())
 	if code != 1 || !strings.Contains(errs, "file access refused: the person allowed view; sftp needs more") {
 		t.Fatalf("exit %d, stderr %q", code, errs)

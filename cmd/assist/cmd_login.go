@@ -7,9 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/crypto/ssh"
 
+	"github.com/assistkit/assist/tickets"
 	"github.com/assistkit/assist/viewer"
 )
 
@@ -45,7 +48,11 @@ func runLogin(ctx context.Context, g *globalOptions, stdout io.Writer) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("save profile: %w", err)
 	}
-	data, _ := json.MarshalIndent(profile{l.Gateway, l.User, l.Identity, l.GatewayKey, l.KnownHosts}, "", "  ")
+	p, err := profileOf(l)
+	if err != nil {
+		return err
+	}
+	data, _ := json.MarshalIndent(p, "", "  ")
 	if err := os.WriteFile(path, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("save profile: %w", err)
 	}
@@ -56,3 +63,31 @@ func runLogin(ctx context.Context, g *globalOptions, stdout io.Writer) error {
 type writerFunc func([]byte)
 
 func (f writerFunc) Write(p []byte) (int, error) { f(p); return len(p), nil }
+
+// profileOf is the login as it is saved: files as absolute paths and the gateway key as its line,
+// so that later commands from another directory find the same things.
+func profileOf(l viewer.Login) (profile, error) {
+	p := profile{Gateway: l.Gateway, User: l.User}
+	var err error
+	if p.Identity, err = absPath(l.Identity); err != nil {
+		return p, fmt.Errorf("--identity: %w", err)
+	}
+	if p.KnownHosts, err = absPath(l.KnownHosts); err != nil {
+		return p, fmt.Errorf("--known-hosts: %w", err)
+	}
+	if l.GatewayKey != "" {
+		k, err := tickets.ParseKeyArg(l.GatewayKey)
+		if err != nil {
+			return p, err
+		}
+		p.GatewayKey = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
+	}
+	return p, nil
+}
+
+func absPath(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	return filepath.Abs(path)
+}

@@ -16,10 +16,11 @@ import (
 	"github.com/assistkit/assist/viewer"
 )
 
-// newRemoteCommand passes a command group to the gateway, which owns its flags, output and
-// --help; assist only adds the login. "user add --key FILE" reads FILE here and sends it.
+// newRemoteCommand passes a command group to the gateway, which owns its flags and output;
+// assist only adds the login, and shows the gateway's --help itself (see remoteHelp). "user add
+// --key FILE" reads FILE here and sends it.
 func newRemoteCommand(g *globalOptions, name, short string) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:                name + " …",
 		Short:              short,
 		DisableFlagParsing: true,
@@ -28,9 +29,19 @@ func newRemoteCommand(g *globalOptions, name, short string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runRemote(cmd.Context(), g, append([]string{name}, args...), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+			args = append([]string{name}, args...)
+			if page, ok := remoteHelp(args); ok {
+				showRemoteHelp(cmd.OutOrStdout(), cmd.Root(), page)
+				return nil
+			}
+			return runRemote(cmd.Context(), g, args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) { // assist help NAME [SUB]
+		page, _ := remoteHelp(append([]string{name, "--help"}, args...))
+		showRemoteHelp(c.OutOrStdout(), c.Root(), page)
+	})
+	return cmd
 }
 
 // takeFlags removes assist's own login flags from args that Cobra did not parse.
@@ -63,6 +74,9 @@ func runRemote(ctx context.Context, g *globalOptions, args []string, stdin io.Re
 	}
 	l, err := g.login()
 	if err != nil {
+		return err
+	}
+	if stdin, err = askPassword(args, l.User, stdin, stderr); err != nil {
 		return err
 	}
 	c, err := l.Dial(ctx)
@@ -118,7 +132,10 @@ func keyFromFile(args []string, stdin io.Reader) ([]string, io.Reader, error) {
 func dialHint(err error) error {
 	var hk *tickets.HostKeyError
 	var op *net.OpError
+	var ns *tickets.NotSSHError
 	switch {
+	case errors.As(err, &ns):
+		return cli.WithHint(err, "give the port assistd serve --ssh listens on (default 2222); the web screen's port (--http) is for browsers")
 	case errors.As(err, &hk):
 		return cli.WithHint(err, "compare --gateway-key (or ASSIST_GATEWAY_KEY, or your profile) with the line 'assistd hostkey' prints on the gateway")
 	case errors.As(err, &op) && op.Op == "dial":

@@ -53,10 +53,10 @@ the credential starts one session until %s; once that session ends it is spent
 
   %s
   %s
-  scp -F %s FILE %s:/tmp/
+  %s
 
 scp must use its default SFTP mode (not scp -O): a one-time session offers only SFTP.
 `, c.Config, c.Key, c.KnownHosts, otc.Request, otc.Expires.Local().Format(time.DateTime),
-		c.SFTPCommand(), c.SCPCommand(), viewer.ShellQuote(c.Config), c.Alias)
+		c.SFTPCommand(), c.SCPCommand(), c.SCPUploadCommand())
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/assistkit/assist/protocol"
 	"github.com/assistkit/assist/tickets"
 )
 
@@ -19,7 +20,7 @@ func needProgram(t *testing.T, name string) {
 
 func TestSSHConfigWritesWhatOpenSSHUses(t *testing.T) {
 	needProgram(t, "ssh")
-	otcPath := filesSession(t, tickets.GrantFilesRead)
+	otcPath := filesSession(t, protocol.GrantFilesRead)
 	data, _ := os.ReadFile(otcPath)
 	o, err := tickets.ParseOTC(data)
 	if err != nil {
@@ -54,7 +55,7 @@ func TestSSHConfigWritesWhatOpenSSHUses(t *testing.T) {
 		t.Fatalf("ssh -G: %v\n%s", err, g)
 	}
 	for _, want := range []string{
-		"hostname " + host, "port " + port, "user " + tickets.OTCUser(o.Request),
+		"hostname " + host, "port " + port, "user " + protocol.OTCUser(o.Request),
 		"identityfile " + filepath.Join(dir, "key"), "identitiesonly yes", "identityagent none",
 		"userknownhostsfile " + filepath.Join(dir, "known_hosts"), "stricthostkeychecking true",
 		"passwordauthentication no", "kbdinteractiveauthentication no", "forwardagent no",
@@ -68,7 +69,7 @@ func TestSSHConfigWritesWhatOpenSSHUses(t *testing.T) {
 
 func TestSFTPCommandRunsOpenSSHsftp(t *testing.T) {
 	needProgram(t, "sftp")
-	otcPath := filesSession(t, tickets.GrantFilesRead|tickets.GrantFilesWrite)
+	otcPath := filesSession(t, protocol.GrantFilesRead|protocol.GrantFilesWrite)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hello from the person\n"), 0o644)
 	batch := filepath.Join(t.TempDir(), "batch")

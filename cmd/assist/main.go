@@ -25,7 +25,10 @@ func newRootCommand() *cobra.Command {
 
   assist login --gateway gw.example.org:2222 --user alice --gateway-key 'ssh-ed25519 AAAA…'
   assist request list                  # who is asking for help
-  assist request show K7QH-4ZPD        # the Assistance Request Connect screen's rows
+  assist request show K7QH-4ZPD        # the Assistance Request Connect screen's rows, owner, notes
+  assist request claim K7QH-4ZPD       # make it yours (your first otc does too)
+  assist request assign K7QH-4ZPD bob  # hand it over; request release gives it back to the queue
+  assist request note K7QH-4ZPD "called, printer unplugged"
   assist connect K7QH-4ZPD             # get a one-time file and open the person's desktop
   assist otc K7QH-4ZPD                 # or just save the one-time file (K7QH-4ZPD.otc)
   assist cp K7QH-4ZPD.otc:/etc/hosts . # copy files with the one-time file
@@ -36,9 +39,10 @@ ASSIST_IDENTITY, ASSIST_GATEWAY_KEY, then the profile saved by assist login.`,
 	}
 	g.AddFlags(root)
 	root.AddCommand(
-		newRemoteCommand(&g, "request", "List, show and close assistance requests (runs on the gateway)"),
+		newRemoteCommand(&g, "request", "List, show, watch, claim, assign, release, note and close assistance requests (runs on the gateway)"),
 		newRemoteCommand(&g, "user", "Manage technician accounts: add, list, remove, passwd (admins; runs on the gateway)"),
 		newRemoteCommand(&g, "audit", "Show the audit trail: --since, --request, --kind, --json (admins; runs on the gateway)"),
+		newRecordingCommand(&g),
 		newLoginCommand(&g),
 		newOTCCommand(&g),
 		newConnectCommand(&g),

@@ -7,7 +7,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/assistkit/assist/internal/cli"
-	"github.com/assistkit/assist/internal/testenv"
+	"github.com/assistkit/assist/internal/harness/testenv"
 )
 
 // TestMain lets the scripts run assist as a program: the test binary re-executes itself as

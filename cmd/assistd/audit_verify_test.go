@@ -9,7 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/assistkit/assist/internal/cli"
-	"github.com/assistkit/assist/internal/testenv"
+	"github.com/assistkit/assist/internal/harness/testenv"
 	"github.com/assistkit/assist/tickets"
 )
 

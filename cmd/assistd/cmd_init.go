@@ -14,6 +14,7 @@ import (
 )
 
 type initOptions struct {
+	storeOptions
 	data     string
 	admin    string
 	adminKey string
@@ -25,6 +26,7 @@ func (o *initOptions) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.admin, "admin", "", "name of the first admin account")
 	cmd.Flags().StringVar(&o.adminKey, "admin-key", "", "file with the admin's SSH public key (- for standard input)")
 	cmd.Flags().StringVar(&o.fullName, "admin-full-name", "", "the admin's full name")
+	o.storeOptions.AddFlags(cmd)
 	for _, f := range []string{"data", "admin", "admin-key"} {
 		cmd.MarkFlagRequired(f)
 	}
@@ -37,7 +39,11 @@ func newInitCommand() *cobra.Command {
 		Short: "Create a data directory: host key, database and the first admin account",
 		Long: `Create a data directory: an ed25519 host key, the request database, the audit key and the
 first admin account. It prints the host key line that agents and technicians pin.
-It refuses a directory that is already initialised.`,
+It refuses a directory that is already initialised.
+
+With --store etcd://HOST:PORT,… the requests, accounts and audit trail go to that etcd cluster
+instead, made there once for every gateway that will share it; the data directory keeps the
+host key and the audit key, which every gateway of the cluster needs a copy of.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runInit(cmd.Context(), o, cmd.InOrStdin(), cmd.OutOrStdout())
@@ -47,7 +53,7 @@ It refuses a directory that is already initialised.`,
 	return cmd
 }
 
-func runInit(_ context.Context, o initOptions, stdin io.Reader, stdout io.Writer) error {
+func runInit(ctx context.Context, o initOptions, stdin io.Reader, stdout io.Writer) error {
 	var keyData []byte
 	var err error
 	if o.adminKey == "-" {
@@ -63,7 +69,7 @@ func runInit(_ context.Context, o initOptions, stdin io.Reader, stdout io.Writer
 		return err
 	}
 	d := dataDir(o.data)
-	store, err := d.create()
+	store, err := o.create(ctx, d)
 	if err != nil {
 		return err
 	}
@@ -78,8 +84,33 @@ func runInit(_ context.Context, o initOptions, stdin io.Reader, stdout io.Writer
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "initialised %s with admin %s\nhost key (give this line to agents and technicians):\n%s", o.data, o.admin, hostKeyLine(hk))
+	where := o.data
+	if o.etcd() {
+		where = o.store + " (keys in " + o.data + ")"
+	}
+	fmt.Fprintf(stdout, "initialised %s with admin %s\nhost key (give this line to agents and technicians):\n%s", where, o.admin, hostKeyLine(hk))
 	return nil
+}
+
+// create makes the data directory and the store: the bbolt file in it, or the cluster's.
+func (o initOptions) create(ctx context.Context, d dataDir) (tickets.Store, error) {
+	if !o.etcd() {
+		return d.create()
+	}
+	if _, err := parseStoreURL(o.store); err != nil {
+		return nil, err // before anything is made
+	}
+	undo, err := d.createKeys()
+	if err != nil {
+		return nil, err
+	}
+	store, err := o.openEtcd(ctx, d, true, nil)
+	if err != nil {
+		undo()
+		os.Remove(string(d))
+		return nil, err
+	}
+	return store, nil
 }
 
 // parseKeys reads authorized_keys lines.

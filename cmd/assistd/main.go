@@ -30,6 +30,6 @@ Start with:
   assistd init --data /var/lib/assistd --admin alice --admin-key ~/.ssh/id_ed25519.pub
   assistd serve --data /var/lib/assistd`,
 	}
-	root.AddCommand(newInitCommand(), newServeCommand(), newHostkeyCommand(), newAuditCommand())
+	root.AddCommand(newInitCommand(), newServeCommand(), newHostkeyCommand(), newAuditCommand(), newCheckCommand(), newBackupCommand(), newRestoreCommand(), newClusterCommand())
 	return root
 }

@@ -7,13 +7,13 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/assistkit/assist/internal/cli"
-	"github.com/assistkit/assist/internal/testenv"
+	"github.com/assistkit/assist/internal/harness/testenv"
 )
 
 // TestMain lets the scripts run assistd as a program: the test binary re-executes itself as
 // assistd, through the same cli.Run that main uses.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(closingCluster{m}, map[string]func(){
 		"assistd": func() { os.Exit(cli.Run(newRootCommand(), os.Args[1:], os.Stderr)) },
 	})
 }

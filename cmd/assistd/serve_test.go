@@ -25,7 +25,8 @@ import (
 	"time"
 
 	"github.com/assistkit/assist/internal/cli"
-	"github.com/assistkit/assist/internal/testenv"
+	"github.com/assistkit/assist/internal/harness/fail2ban"
+	"github.com/assistkit/assist/internal/harness/testenv"
 	"github.com/assistkit/assist/tickets"
 )
 
@@ -51,7 +52,7 @@ func initData(t *testing.T) (dir, code string) {
 	if _, err := store.UpdateUser("alice", func(u *tickets.User) error { u.PasswordHash = hash; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	r, err := store.CreateRequest(tickets.Request{FullName: "Pat Person"})
+	r, err := store.CreateRequest(tickets.Request{Form: tickets.Form{FullName: "Pat Person"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,6 +207,8 @@ func TestServeWithoutWebAndBadWebFlags(t *testing.T) {
 		"cert without key":    {tlsCert: "cert.pem", httpAddr: "127.0.0.1:0"},
 		"tls without web":     {tlsCert: "c", tlsKey: "k"},
 		"downloads not a dir": {downloads: filepath.Join(dir, "assist.db"), httpAddr: "127.0.0.1:0"},
+		"bad trusted proxy":   {proxies: []string{"proxy.example"}, httpAddr: "127.0.0.1:0"},
+		"proxy without web":   {proxies: []string{"127.0.0.1"}},
 	} {
 		o.data, o.sshAddr, o.logFormat = dir, "127.0.0.1:0", "text"
 		err := runServe(context.Background(), o, io.Discard)
@@ -253,4 +256,53 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 		t.Fatal(err)
 	}
 	return certFile, keyFile, pool
+}
+
+// TestServeWebFailuresReachAuthLogThroughTrustedProxy: assistd serve with --auth-log and
+// --trusted-proxy writes a failed web sign-in, under the address the proxy names, to the auth
+// log file, where the shipped fail2ban filter counts it; the right password is accepted.
+func TestServeWebFailuresReachAuthLogThroughTrustedProxy(t *testing.T) {
+	dir, _ := initData(t)
+	authLog := filepath.Join(t.TempDir(), "auth.log")
+	s := serve(t, serveOptions{data: dir, sshAddr: "127.0.0.1:0", httpAddr: "127.0.0.1:0", logFormat: "text",
+		authLog: authLog, proxies: []string{"127.0.0.0/8"}})
+	base := "http://" + s.web.String()
+	hc := &http.Client{}
+	jar, _ := cookiejar.New(nil)
+	hc.Jar = jar
+	post := func(from, password string) int {
+		req, _ := http.NewRequest(http.MethodPost, base+"/signin", strings.NewReader(url.Values{
+			"csrf": {csrfOf(t, hc, base+"/signin")}, "user": {"alice"}, "password": {password}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", from)
+		hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		res, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := post("198.51.100.7", "a guess"); code != http.StatusUnauthorized {
+		t.Fatalf("wrong password: %d", code)
+	}
+	if code := post("192.0.2.10", webPassword); code != http.StatusSeeOther {
+		t.Fatalf("right password: %d", code)
+	}
+	log, err := os.ReadFile(authLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, re := range []string{
+		`(?m)^\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ assistd\[\d+\]: Failed web password for alice from 198\.51\.100\.7 port 0$`,
+		`(?m)^\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ assistd\[\d+\]: Accepted web password for alice from 192\.0\.2\.10 port 0$`,
+	} {
+		if !regexp.MustCompile(re).Match(log) {
+			t.Errorf("auth log lacks %s:\n%s", re, log)
+		}
+	}
+	got := fail2ban.Regex(t, authLog, testenv.RepoFile(t, "scripts/fail2ban/filter.d/assistd-web.conf"))
+	if len(got) != 1 || got[0].IP != "198.51.100.7" {
+		t.Errorf("fail2ban would count %+v, want the one failure from 198.51.100.7", got)
+	}
 }

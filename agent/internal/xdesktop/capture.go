@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/assistkit/assist/agent/internal/bgrx"
+	"github.com/assistkit/assist/internal/sysvshm"
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/shm"
 	"github.com/jezek/xgb/xproto"
@@ -116,7 +118,7 @@ func (g *grabber) capture(dst *image.RGBA, r image.Rectangle) error {
 	w := in.Dx()
 	off := (in.Min.Y-r.Min.Y)*dst.Stride + (in.Min.X-r.Min.X)*4 + dst.PixOffset(dst.Rect.Min.X, dst.Rect.Min.Y)
 	for y := 0; y < in.Dy(); y++ {
-		bgrxToRGBA(dst.Pix[off:], src[y*w*4:], w)
+		bgrx.ToRGBA(dst.Pix[off:], src[y*w*4:], w)
 		off += dst.Stride
 	}
 	return nil
@@ -160,21 +162,21 @@ func (g *grabber) ensureSegment(size int) error {
 		size = full
 	}
 	g.freeSegment()
-	id, data, err := shmAlloc(size)
+	id, data, err := sysvshm.Alloc(size)
 	if err != nil {
 		return err
 	}
 	seg, err := shm.NewSegId(g.conn)
 	if err != nil {
-		shmRelease(id)
-		shmFree(data)
+		sysvshm.Release(id)
+		sysvshm.Free(data)
 		return fmt.Errorf("new segment id: %w", err)
 	}
 	err = shm.AttachChecked(g.conn, seg, uint32(id), false).Check()
 	// The server holds its own attachment now (or failed to): the id can go.
-	shmRelease(id)
+	sysvshm.Release(id)
 	if err != nil {
-		shmFree(data)
+		sysvshm.Free(data)
 		return fmt.Errorf("attach segment: %w", err)
 	}
 	g.seg, g.segID, g.data = seg, id, data
@@ -186,7 +188,7 @@ func (g *grabber) freeSegment() {
 		return
 	}
 	shm.Detach(g.conn, g.seg)
-	shmFree(g.data)
+	sysvshm.Free(g.data)
 	g.data = nil
 }
 
@@ -196,7 +198,7 @@ func (g *grabber) close() {
 	if g.data != nil {
 		// Detach on the server before the connection closes, then unmap ours.
 		shm.DetachChecked(g.conn, g.seg).Check()
-		shmFree(g.data)
+		sysvshm.Free(g.data)
 		g.data = nil
 	}
 }

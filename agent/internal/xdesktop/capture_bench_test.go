@@ -1,7 +1,6 @@
 package xdesktop
 
 import (
-	"encoding/binary"
 	"image"
 	"testing"
 
@@ -79,47 +78,5 @@ func BenchmarkKbinani1080p(b *testing.B) {
 		if _, err := screenshot.CaptureDisplay(0); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-func BenchmarkConvert1080p(b *testing.B) {
-	src := noise(1920, 1080, 3)
-	dst := make([]byte, len(src))
-	b.SetBytes(int64(len(src)))
-	for b.Loop() {
-		bgrxToRGBA(dst, src, 1920*1080)
-	}
-}
-
-// convertPerPixel is the straightforward loop, kept to show what the word-wise one saves.
-func convertPerPixel(dst, src []byte, n int) {
-	for i := 0; i < n*4; i += 4 {
-		dst[i], dst[i+1], dst[i+2], dst[i+3] = src[i+2], src[i+1], src[i], 0xff
-	}
-}
-
-// convertSafe64 is the portable two-pixels-per-word loop with encoding/binary's bounds checks.
-func convertSafe64(dst, src []byte, n int) {
-	src, dst = src[:n*4], dst[:n*4]
-	for i := 0; i+8 <= len(src); i += 8 {
-		binary.LittleEndian.PutUint64(dst[i:i+8:i+8], swap2(binary.LittleEndian.Uint64(src[i:i+8:i+8])))
-	}
-}
-
-func BenchmarkConvertPerPixel1080p(b *testing.B) {
-	src := noise(1920, 1080, 3)
-	dst := make([]byte, len(src))
-	b.SetBytes(int64(len(src)))
-	for b.Loop() {
-		convertPerPixel(dst, src, 1920*1080)
-	}
-}
-
-func BenchmarkConvertSafe64_1080p(b *testing.B) {
-	src := noise(1920, 1080, 3)
-	dst := make([]byte, len(src))
-	b.SetBytes(int64(len(src)))
-	for b.Loop() {
-		convertSafe64(dst, src, 1920*1080)
 	}
 }

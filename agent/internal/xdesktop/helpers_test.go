@@ -6,9 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/assistkit/assist/internal/workload/xvfb"
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
+
+	"github.com/assistkit/assist/internal/harness/xvfb"
 )
 
 // openTest starts an Xvfb with args and opens a Desktop on it.

@@ -22,7 +22,7 @@ type keymap struct {
 // more reliable than guessing which modifier selects the level.
 func (m keymap) lookup() map[uint32]keyPos {
 	out := make(map[uint32]keyPos)
-	keys := len(m.syms) / m.perCode // whole keycodes only, even from a short reply
+	keys := m.keys()
 	for level := 0; level < 2 && level < m.perCode; level++ {
 		for i := 0; i < keys; i++ {
 			sym := uint32(m.level(i, level))
@@ -35,6 +35,13 @@ func (m keymap) lookup() map[uint32]keyPos {
 		}
 	}
 	return out
+}
+
+// keys is how many keycodes the mapping describes: whole ones only, even from a short reply, and
+// none past keycode 255 (a reply longer than the keycodes there are would wrap around onto the
+// first ones).
+func (m keymap) keys() int {
+	return min(len(m.syms)/m.perCode, 256-int(m.min))
 }
 
 // level returns the keysym of key i at the level, applying the core protocol's rule that a
@@ -61,7 +68,7 @@ func (m keymap) level(i, level int) xproto.Keysym {
 // spare returns the keycodes that carry no keysym at all, free for remapping.
 func (m keymap) spare() []xproto.Keycode {
 	var out []xproto.Keycode
-	for i := 0; (i+1)*m.perCode <= len(m.syms); i++ {
+	for i := range m.keys() {
 		empty := true
 		for _, s := range m.syms[i*m.perCode : (i+1)*m.perCode] {
 			if s != 0 {

@@ -4,9 +4,10 @@ import (
 	"image"
 	"testing"
 
-	"github.com/assistkit/assist/internal/workload/xvfb"
-	"github.com/assistkit/assist/rdp"
 	"github.com/kbinani/screenshot"
+
+	"github.com/assistkit/assist/internal/harness/xvfb"
+	"github.com/assistkit/assist/rdp"
 )
 
 func TestMonitorsTwo(t *testing.T) {

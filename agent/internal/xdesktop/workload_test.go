@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/assistkit/assist/internal/workload"
+	"github.com/assistkit/assist/internal/harness/workload"
 )
 
 // TestFollowsWorkload is the agent's half of the end-to-end benchmark in miniature: the

@@ -62,6 +62,10 @@ func (k *keyboard) fake(typ byte, detail byte, x, y int16) {
 // Key presses or releases the key that types keysym.
 func (d *Desktop) Key(keysym uint32, down bool) error { return d.keys.key(keysym, down) }
 
+// SecureAttentionKeys is true: X11 has no secure attention sequence, and Ctrl+Alt+Del reaches the
+// desktop (a session's log-out dialog, say) as the person's own keys would.
+func (d *Desktop) SecureAttentionKeys() bool { return true }
+
 func (k *keyboard) key(sym uint32, down bool) error {
 	if k.err != nil {
 		return k.err

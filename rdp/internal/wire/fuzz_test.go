@@ -35,7 +35,10 @@ func FuzzRect(f *testing.F)             { fuzzDecoder(f, TRect) }
 func FuzzUpdateEnd(f *testing.F)        { fuzzDecoder(f, TUpdateEnd) }
 func FuzzCursorPos(f *testing.F)        { fuzzDecoder(f, TCursorPos) }
 func FuzzCursorShape(f *testing.F)      { fuzzDecoder(f, TCursorShape) }
+func FuzzStream(f *testing.F)           { fuzzDecoder(f, TStream) }
 func FuzzUpdateRequest(f *testing.F)    { fuzzDecoder(f, TUpdateRequest) }
+func FuzzUpdateAck(f *testing.F)        { fuzzDecoder(f, TUpdateAck) }
+func FuzzQuality(f *testing.F)          { fuzzDecoder(f, TQuality) }
 func FuzzKey(f *testing.F)              { fuzzDecoder(f, TKey) }
 func FuzzPointer(f *testing.F)          { fuzzDecoder(f, TPointer) }
 func FuzzScroll(f *testing.F)           { fuzzDecoder(f, TScroll) }

@@ -20,10 +20,29 @@ const (
 	CapCopy    = 1 << 2
 	CapCursor  = 1 << 3
 	CapPalette = 1 << 4
+	// CapStream (version 2): after the agent's hello, everything the agent sends on the
+	// framebuffer channel is one zstd stream, cut into Stream messages and flushed at the end of
+	// each batch, so compression keeps its history across rectangles and updates.
+	CapStream = 1 << 5
+	// CapAck (version 3): the viewer sends UpdateAck for each update the moment it has arrived,
+	// and the agent keeps about what the link carries in one round trip in flight (measured
+	// from the acks) instead of sending as fast as requests allow.
+	CapAck = 1 << 6
+	// CapJPEG (version 3): the viewer decodes JPEG rectangles (EncJPEG) and takes Quality;
+	// the agent may send lossy rectangles where they pay and refines them once still.
+	CapJPEG = 1 << 7
+	// CapKeyBatch (version 3, with CapStream): set by the viewer (or by a gateway recording
+	// the session, on its behalf), it asks for key batches; set by the agent, it says it sends
+	// them. A key batch starts a new zstd frame of the stream and is a whole screen: the layout,
+	// every pixel of the virtual screen, the cursor, the update's end. A reader can start
+	// decoding the stream at one, which is what lets a recording that keeps the stream as it
+	// crossed be played from the middle.
+	CapKeyBatch = 1 << 8
 
 	// Input channel, announced by the agent.
 	CapControl   = 1 << 0 // the agent accepts input events (absent: view only)
 	CapClipboard = 1 << 1 // the agent reads and writes the clipboard
+	CapSAS       = 1 << 2 // Ctrl+Alt+Del sent as keys works as the person's own (rdp.SecureAttention)
 )
 
 // Rectangle encodings.
@@ -36,6 +55,9 @@ const (
 	// bits (2, ≤4, ≤16 colours), leftmost pixel in the high bits, rows padded to a byte; the
 	// packed rows are raw or one zstd frame.
 	EncPalette = 5
+	// EncJPEG (version 3, CapJPEG): a baseline or progressive JPEG (JFIF) image of exactly W×H
+	// pixels, lossy: the agent sends the exact pixels later, once the area is still.
+	EncJPEG = 6
 )
 
 // MaxPalette bounds a palette rectangle's colours.
@@ -231,7 +253,7 @@ func (m *Rect) DecodePayload(p []byte) error {
 		if len(m.Data) != 3 {
 			return fmt.Errorf("solid rect carries %d bytes, want 3", len(m.Data))
 		}
-	case EncRaw, EncZstd:
+	case EncRaw, EncZstd, EncJPEG:
 		if raw > MaxPixelData {
 			return fmt.Errorf("rect %dx%d carries %d pixel bytes, over the limit of %d", m.W, m.H, raw, MaxPixelData)
 		}
@@ -241,6 +263,9 @@ func (m *Rect) DecodePayload(p []byte) error {
 		}
 		if m.Enc == EncZstd && len(m.Data) == 0 {
 			return fmt.Errorf("zstd rect carries no data")
+		}
+		if m.Enc == EncJPEG && len(m.Data) == 0 {
+			return fmt.Errorf("jpeg rect carries no data")
 		}
 	case EncCopy:
 		m.SrcX = int32(r.varint(MaxCoord, "copy source x"))
@@ -379,6 +404,48 @@ func (m *UpdateRequest) DecodePayload(p []byte) error {
 	return r.end()
 }
 
+// UpdateAck says that the update ending with UpdateEnd Seq has arrived at the viewer (version
+// 3, CapAck), and how long it took to arrive: Spread is the time from its first message to its
+// last, in microseconds, which is about how long the link took to carry it. Acks come in
+// order, one per update.
+type UpdateAck struct{ Seq, Spread uint64 }
+
+// MaxSpread bounds UpdateAck.Spread: an hour.
+const MaxSpread = 3600e6
+
+func (*UpdateAck) Type() Type { return TUpdateAck }
+func (m *UpdateAck) AppendPayload(b []byte) []byte {
+	return binary.AppendUvarint(binary.AppendUvarint(b, m.Seq), m.Spread)
+}
+func (m *UpdateAck) DecodePayload(p []byte) error {
+	r := reader{b: p}
+	m.Seq = r.uvarint(1<<63, "seq")
+	m.Spread = r.uvarint(MaxSpread, "spread")
+	return r.end()
+}
+
+// Quality modes: what the viewer asks of lossy encoding.
+const (
+	QualityAuto  = 0 // lossy where it pays, by the link the agent measures
+	QualitySharp = 1 // lossless only
+	QualityFast  = 2 // lossy wherever content is photo-like, whatever the link
+)
+
+// Quality sets how the agent may trade exactness for bytes (version 3, CapJPEG). Until the
+// viewer sends one, the mode is QualityAuto.
+type Quality struct{ Mode uint8 }
+
+func (*Quality) Type() Type                      { return TQuality }
+func (m *Quality) AppendPayload(b []byte) []byte { return append(b, m.Mode) }
+func (m *Quality) DecodePayload(p []byte) error {
+	r := reader{b: p}
+	m.Mode = r.u8()
+	if r.err == nil && m.Mode > QualityFast {
+		return fmt.Errorf("unknown quality mode %d", m.Mode)
+	}
+	return r.end()
+}
+
 // Key presses or releases one X11 keysym.
 type Key struct {
 	Keysym uint32
@@ -460,4 +527,24 @@ func (m *Clipboard) DecodePayload(p []byte) error {
 	r := reader{b: p}
 	m.Text = r.str(MaxClipboard, "clipboard")
 	return r.end()
+}
+
+// Stream is a piece of the agent's zstd stream: once decompressed, the stream is the ordinary
+// frames the agent would otherwise have sent.
+type Stream struct{ Data []byte }
+
+// MaxStreamChunk bounds the compressed bytes of one Stream message.
+const MaxStreamChunk = 1 << 20
+
+func (*Stream) Type() Type                      { return TStream }
+func (m *Stream) AppendPayload(b []byte) []byte { return append(b, m.Data...) }
+func (m *Stream) DecodePayload(p []byte) error {
+	if len(p) == 0 {
+		return fmt.Errorf("empty stream message")
+	}
+	if len(p) > MaxStreamChunk {
+		return fmt.Errorf("stream message of %d bytes over the limit of %d", len(p), MaxStreamChunk)
+	}
+	m.Data = p
+	return nil
 }

@@ -14,7 +14,7 @@ import (
 // Version is the protocol version this code speaks. A peer announces its own in Hello and both
 // sides speak the lower of the two; MinVersion is the oldest still understood.
 const (
-	Version    = 1
+	Version    = 3 // 2: the framebuffer stream (CapStream); 3: acknowledgements (CapAck), JPEG (CapJPEG)
 	MinVersion = 1
 )
 
@@ -62,9 +62,15 @@ const (
 	TUpdateEnd   Type = 18
 	TCursorPos   Type = 19
 	TCursorShape Type = 20
+	// TStream carries the next bytes of the channel's zstd stream (version 2, CapStream).
+	TStream Type = 21
 
 	// Framebuffer channel, viewer → agent.
 	TUpdateRequest Type = 24
+	// TUpdateAck tells the agent an update has arrived (version 3, CapAck).
+	TUpdateAck Type = 25
+	// TQuality sets the lossy encoding's mode (version 3, CapJPEG).
+	TQuality Type = 26
 
 	// Input channel, viewer → agent.
 	TKey              Type = 32
@@ -79,7 +85,7 @@ const (
 
 var typeNames = map[Type]string{
 	THello: "hello", TClose: "close", TLayout: "layout", TRect: "rect", TUpdateEnd: "update-end",
-	TCursorPos: "cursor-pos", TCursorShape: "cursor-shape", TUpdateRequest: "update-request",
+	TCursorPos: "cursor-pos", TCursorShape: "cursor-shape", TStream: "stream", TUpdateRequest: "update-request", TUpdateAck: "update-ack", TQuality: "quality",
 	TKey: "key", TPointer: "pointer", TScroll: "scroll", TText: "text",
 	TClipboardRequest: "clipboard-request", TClipboard: "clipboard",
 }
@@ -117,28 +123,51 @@ func Append(b []byte, m Message) []byte {
 // ReadFrame reads one frame into buf (grown if needed, never beyond MaxMessage) and returns its
 // type and payload, which aliases buf. The length is checked before any allocation.
 func ReadFrame(r io.Reader, buf []byte) (Type, []byte, []byte, error) {
-	var hdr [4]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+	t, n, err := ReadHead(r)
+	if err != nil {
 		return 0, nil, buf, err
 	}
-	n := binary.BigEndian.Uint32(hdr[:])
-	if n == 0 {
-		return 0, nil, buf, errors.New("empty message")
-	}
-	if n > MaxMessage {
-		return 0, nil, buf, fmt.Errorf("length %d over the limit of %d: %w", n, MaxMessage, ErrTooLarge)
-	}
-	if cap(buf) < int(n) {
+	if cap(buf) < n {
 		buf = make([]byte, n)
 	}
-	body := buf[:n]
-	if _, err := io.ReadFull(r, body); err != nil {
+	p := buf[:n]
+	if err := ReadPayload(r, p); err != nil {
+		return 0, nil, buf, err
+	}
+	return t, p, buf, nil
+}
+
+// ReadHead reads a frame's length and type and returns the type and the length of the payload
+// that follows, checked against MaxMessage; ReadPayload reads the payload, into memory of the
+// caller's choosing.
+func ReadHead(r io.Reader) (Type, int, error) {
+	var hdr [5]byte
+	if _, err := io.ReadFull(r, hdr[:4]); err != nil {
+		return 0, 0, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:4])
+	if n == 0 {
+		return 0, 0, errors.New("empty message")
+	}
+	if n > MaxMessage {
+		return 0, 0, fmt.Errorf("length %d over the limit of %d: %w", n, MaxMessage, ErrTooLarge)
+	}
+	if err := ReadPayload(r, hdr[4:]); err != nil {
+		return 0, 0, err
+	}
+	return Type(hdr[4]), int(n) - 1, nil
+}
+
+// ReadPayload reads len(p) bytes of a frame whose head ReadHead read: the frame ending before
+// them is io.ErrUnexpectedEOF.
+func ReadPayload(r io.Reader, p []byte) error {
+	if _, err := io.ReadFull(r, p); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return 0, nil, buf, err
+		return err
 	}
-	return Type(body[0]), body[1:], buf, nil
+	return nil
 }
 
 // New returns an empty message of type t, or nil if t is unknown.
@@ -158,8 +187,14 @@ func New(t Type) Message {
 		return new(CursorPos)
 	case TCursorShape:
 		return new(CursorShape)
+	case TStream:
+		return new(Stream)
 	case TUpdateRequest:
 		return new(UpdateRequest)
+	case TUpdateAck:
+		return new(UpdateAck)
+	case TQuality:
+		return new(Quality)
 	case TKey:
 		return new(Key)
 	case TPointer:

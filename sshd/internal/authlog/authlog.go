@@ -185,3 +185,40 @@ func (l *Logger) write(msg string) {
 	// gateway's audit trail in the store is the record that must not fail.
 	_, _ = l.w.Write(l.buf.Bytes())
 }
+
+// NoIdentification logs a connection that sent no SSH version line before
+// it closed or its deadline passed, as OpenSSH 7 did:
+// "Did not receive identification string from IP port N". fail2ban's sshd
+// filter counts it in its ddos and aggressive modes.
+func (l *Logger) NoIdentification(addr net.Addr) {
+	ip, port := hostPort(addr)
+	l.write(fmt.Sprintf("Did not receive identification string from %s port %d", ip, port))
+}
+
+// Dropped logs a connection closed before its handshake because its
+// source already holds its share of the handshake slots, in the form of
+// OpenSSH's MaxStartups line:
+// "drop connection #N from [IP]:PORT on [IP]:PORT past PerSourceMaxStartups"
+// (N is the number of handshakes the source has in progress).
+func (l *Logger) Dropped(n int, remote, local net.Addr) {
+	rip, rport := hostPort(remote)
+	lip, lport := hostPort(local)
+	l.write(fmt.Sprintf("drop connection #%d from [%s]:%d on [%s]:%d past PerSourceMaxStartups", n, rip, rport, lip, lport))
+}
+
+// DroppedMore summarises the connections from one address dropped after
+// the one Dropped logged, so a flood writes one line per interval:
+// "drop connection from [IP]: N more past PerSourceMaxStartups in the last 10s".
+func (l *Logger) DroppedMore(ip net.IP, n int, interval time.Duration) {
+	host, _ := hostPort(&net.TCPAddr{IP: ip})
+	l.write(fmt.Sprintf("drop connection from [%s]: %d more past PerSourceMaxStartups in the last %s", host, n, interval))
+}
+
+// Suppressed says how many pre-authentication lines of one address were
+// not written, its budget for the interval spent:
+// "suppressed N more lines about IP in the last 10s [preauth]".
+// fail2ban counts none of it; the lines before it were counted.
+func (l *Logger) Suppressed(ip net.IP, n int, interval time.Duration) {
+	host, _ := hostPort(&net.TCPAddr{IP: ip})
+	l.write(fmt.Sprintf("suppressed %d more lines about %s in the last %s [preauth]", n, host, interval))
+}

@@ -15,8 +15,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/assistkit/assist/internal/harness/fail2ban"
 	"github.com/assistkit/assist/sshd/internal/authlog"
-	"github.com/assistkit/assist/sshd/internal/authlog/authlogtest"
 )
 
 // TestFail2banReadsOurLines writes a mix of logins through the Logger, as a
@@ -30,7 +30,7 @@ func TestFail2banReadsOurLines(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	failures := authlogtest.Failures(t, logFile, "assistd")
+	failures := fail2ban.Failures(t, logFile, "assistd")
 	got := map[string]string{}
 	for _, f := range failures {
 		got[f.Line] = f.IP
@@ -48,8 +48,22 @@ func TestFail2banReadsOurLines(t *testing.T) {
 	if len(failures) != len(wantFail) {
 		t.Errorf("fail2ban counted %d failures, want %d:\n%v", len(failures), len(wantFail), failures)
 	}
-	if matched := authlogtest.RunFail2banRegex(t, logFile); len(matched) != len(wantFail) {
+	if matched := fail2ban.Lines(t, logFile); len(matched) != len(wantFail) {
 		t.Errorf("RunFail2banRegex returned %d lines, want %d", len(matched), len(wantFail))
+	}
+}
+
+// TestFail2banFilterFromRepository: the filter file works where it lies in the repository, not
+// only once installed beside the stock sshd filter, and counts the same.
+func TestFail2banFilterFromRepository(t *testing.T) {
+	lines, wantFail, _ := writeMixedLog(t)
+	logFile := filepath.Join(t.TempDir(), "auth.log")
+	if err := os.WriteFile(logFile, lines, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, want := fail2ban.WithRepoFilter(t, logFile), fail2ban.Failures(t, logFile, "assistd")
+	if !slices.Equal(got, want) || len(got) != len(wantFail) {
+		t.Fatalf("from the repository the filter counts\n%v\ninstalled it counts\n%v\nwant %d failures", got, want, len(wantFail))
 	}
 }
 
@@ -70,7 +84,7 @@ func TestFail2banJournalFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, f := range authlogtest.Failures(t, logFile, "assistd[logtype=journal, datepattern={NONE}]") {
+	for _, f := range fail2ban.Failures(t, logFile, "assistd[logtype=journal, datepattern={NONE}]") {
 		got = append(got, f.IP+" "+f.Line)
 	}
 	var want []string
@@ -98,8 +112,8 @@ func TestFail2banSameAsForSSHD(t *testing.T) {
 	if err := os.WriteFile(theirs, asSSHD(t, lines), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	got := failureMessages(authlogtest.Failures(t, ours, "assistd"))
-	want := failureMessages(authlogtest.Failures(t, theirs, "sshd"))
+	got := failureMessages(fail2ban.Failures(t, ours, "assistd"))
+	want := failureMessages(fail2ban.Failures(t, theirs, "sshd"))
 	if !slices.Equal(got, want) {
 		t.Errorf("assistd filter on assistd lines\n got %q\nsshd filter on the same lines from sshd\nwant %q", got, want)
 	}
@@ -129,7 +143,7 @@ func asSSHD(t *testing.T, log []byte) []byte {
 }
 
 // failureMessages reduces failures to "IP message", without the prefix.
-func failureMessages(fs []authlogtest.Failure) []string {
+func failureMessages(fs []fail2ban.Match) []string {
 	var out []string
 	for _, f := range fs {
 		_, msg, _ := strings.Cut(f.Line, "]: ")

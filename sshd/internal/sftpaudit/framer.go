@@ -60,6 +60,23 @@ func (f *framer) feed(b []byte) error {
 	return nil
 }
 
+// between reports whether the stream is between two packets: the next
+// byte fed starts a new one.
+func (f *framer) between() bool { return f.hdrN == 0 }
+
+// cut returns how much of b belongs to the current packet's header or, once
+// the header is in, to its body: feeding b[:cut(b)] ends at the latest
+// where the packet (or its header) does. b must not be empty.
+func (f *framer) cut(b []byte) int {
+	if f.hdrN < 4 {
+		return min(len(b), 4-f.hdrN)
+	}
+	return min(len(b), int(f.need))
+}
+
+// complete reports whether the packet just finished was kept whole.
+func (f *framer) complete() bool { return uint32(len(f.body)) == f.length }
+
 func (f *framer) start(length uint32) error {
 	if length == 0 || length > MaxPacket {
 		return fmt.Errorf("packet length %d outside 1..%d", length, MaxPacket)

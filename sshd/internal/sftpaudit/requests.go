@@ -16,10 +16,49 @@ func (s *state) request(body []byte, length uint32) error {
 	if d.bad {
 		return malformed("request", typ)
 	}
+	if s.deny != "" && changes(typ, p) {
+		s.refuse(id, typ, p)
+		return nil
+	}
 	if p == nil {
 		return nil
 	}
 	return s.await(id, p)
+}
+
+// changes reports whether a request may change the server's files (or is
+// not known not to): anything but the read-only requests of SFTP v3 and the
+// read-only extensions decodeExtended lets by, so a request this parser has
+// never heard of counts as a write.
+func changes(typ byte, p *pending) bool {
+	if p == nil {
+		switch typ {
+		case fxpLstat, fxpFstat, fxpReaddir, fxpRealpath, fxpStat, fxpReadlink,
+			fxpExtended: // an extension decodeExtended knows to be read-only
+			return false
+		}
+		return true
+	}
+	switch p.kind {
+	case KindOpenRead, KindClose, kindRead, KindOpendir:
+		return false
+	}
+	return true
+}
+
+// refuse records a request the auditor answers itself instead of passing
+// it on: reported at once as refused, its id queued for the answer.
+func (s *state) refuse(id uint32, typ byte, p *pending) {
+	if p == nil {
+		p = &pending{kind: KindUnknown, detail: fmt.Sprintf("packet type %d", typ)}
+	}
+	op := p.op("permission denied: " + s.deny)
+	if op.Path == "" && p.handle != "" {
+		op.Path = s.pathOf(p.handle)
+	}
+	op.Refused = true
+	s.emit(op)
+	s.refusals = append(s.refusals, id)
 }
 
 func (s *state) decodeRequest(typ byte, d *decoder, length uint32) *pending {

@@ -9,6 +9,12 @@
 // amount of state. When the stream stops making sense (a corrupt length,
 // a packet over MaxPacket, too much outstanding state) it reports one
 // "unparseable" operation and from then on only passes bytes through.
+//
+// With RefuseWrites it also enforces a read-only grant: a request that may
+// change files never reaches the server while writing is not allowed; the
+// auditor answers it with SSH_FX_PERMISSION_DENIED itself. Enforcement
+// fails closed: a stream it cannot follow goes on only while writing is
+// allowed.
 package sftpaudit
 
 import (
@@ -35,6 +41,10 @@ const (
 	KindCopyData    = "copy-data"
 	KindExtended    = "extended" // an extension request the auditor does not know; Target is its name
 	KindUnparseable = "unparseable"
+	// Reported only when refused (RefuseWrites): data written through a
+	// handle, and a packet type outside SFTP v3 (Detail names it).
+	KindWrite   = "write"
+	KindUnknown = "unknown"
 )
 
 // Op is one file operation seen on the stream, reported when its reply
@@ -49,6 +59,9 @@ type Op struct {
 	// Err is empty on success, else the server's status ("permission
 	// denied: ..."), or why no reply was seen.
 	Err string
+	// Refused is a request the auditor answered itself with permission
+	// denied (RefuseWrites): the server never saw it. Reported when refused.
+	Refused bool
 }
 
 // Auditor follows one SFTP session. Create one per subsystem channel.
@@ -62,6 +75,8 @@ type Auditor struct {
 	s2c     framer
 	stopped bool
 	closed  bool
+
+	guard guard // set by RefuseWrites
 }
 
 // NewAuditor returns an Auditor calling report for each operation. report
@@ -83,6 +98,9 @@ func NewAuditor(report func(Op), logger *slog.Logger) *Auditor {
 // server. Each chunk is parsed before it is written on, so that a request
 // is on record before its reply can come back.
 func (a *Auditor) ClientToServer(dst io.Writer) io.Writer {
+	if a.guard.allow != nil {
+		return writerFunc(func(p []byte) (int, error) { return a.guardRequests(dst, p) })
+	}
 	return writerFunc(func(p []byte) (int, error) {
 		a.observe(&a.c2s, p)
 		return dst.Write(p)
@@ -93,6 +111,9 @@ func (a *Auditor) ClientToServer(dst io.Writer) io.Writer {
 // the client. Replies are parsed before they are written on, so an
 // operation is reported before the client learns its outcome.
 func (a *Auditor) ServerToClient(dst io.Writer) io.Writer {
+	if a.guard.allow != nil {
+		return writerFunc(func(p []byte) (int, error) { return a.passReplies(dst, p) })
+	}
 	return writerFunc(func(p []byte) (int, error) {
 		a.observe(&a.s2c, p)
 		return dst.Write(p)
@@ -123,13 +144,18 @@ func (a *Auditor) observe(f *framer, p []byte) {
 	err := f.feed(p)
 	ops := a.s.take()
 	if err != nil {
-		a.stopped = true
-		a.s = state{} // drop the state: nothing more will be matched
-		a.log.Warn("sftp audit stopped; stream passed through unaudited from here", "err", err)
-		ops = append(ops, Op{Kind: KindUnparseable, Err: err.Error()})
+		ops = append(ops, a.stop(err))
 	}
 	a.mu.Unlock()
 	a.emit(ops)
+}
+
+// stop gives up following the stream. The caller holds mu.
+func (a *Auditor) stop(err error) Op {
+	a.stopped = true
+	a.s = state{} // drop the state: nothing more will be matched
+	a.log.Warn("sftp audit stopped; stream passed through unaudited from here", "err", err)
+	return Op{Kind: KindUnparseable, Err: err.Error()}
 }
 
 func (a *Auditor) emit(ops []Op) {

@@ -80,12 +80,22 @@ type session struct {
 
 func newSession(t *testing.T, serve func(*testing.T, net.Conn)) *session {
 	t.Helper()
+	return newGuardedSession(t, serve, nil)
+}
+
+// newGuardedSession is newSession with the auditor refusing writes while
+// allow says no (RefuseWrites); a nil allow leaves it passive.
+func newGuardedSession(t *testing.T, serve func(*testing.T, net.Conn), allow func() error) *session {
+	t.Helper()
 	techClient, techGW := tcpPair(t)
 	agentGW, agentServer := tcpPair(t)
 	serve(t, agentServer)
 
 	s := &session{rec: &recorder{}, done: make(chan struct{})}
 	s.auditor = NewAuditor(s.rec.add, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if allow != nil {
+		s.auditor.RefuseWrites(techGW, allow)
+	}
 	var copies sync.WaitGroup
 	copies.Add(2)
 	go func() {

@@ -27,10 +27,11 @@ type pending struct {
 	n      int64 // write: bytes sent
 }
 
-// Internal request kinds: counted, not reported.
+// Internal request kinds: counted, not reported (a write is reported when
+// it is refused, as KindWrite).
 const (
 	kindRead  = "read"
-	kindWrite = "write"
+	kindWrite = KindWrite
 )
 
 func (p *pending) cost() int {
@@ -50,6 +51,11 @@ type state struct {
 	files   map[string]*file
 	used    int
 	ops     []Op
+	// deny, when set, is why requests that change files are refused
+	// (RefuseWrites); refusals are the ids of those refused since the
+	// last takeRefusals.
+	deny     string
+	refusals []uint32
 }
 
 func newState() state {
@@ -64,6 +70,12 @@ func (s *state) take() []Op {
 }
 
 func (s *state) emit(op Op) { s.ops = append(s.ops, op) }
+
+func (s *state) takeRefusals() []uint32 {
+	r := s.refusals
+	s.refusals = nil
+	return r
+}
 
 func (s *state) await(id uint32, p *pending) error {
 	if old, ok := s.pending[id]; ok {

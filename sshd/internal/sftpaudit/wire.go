@@ -55,7 +55,19 @@ const (
 	attrExtended    = 0x80000000
 )
 
-const fxOK, fxEOF = 0, 1
+const fxOK, fxEOF, fxPermissionDenied = 0, 1, 3
+
+// appendStatus appends an SSH_FXP_STATUS packet answering request id.
+func appendStatus(b []byte, id, code uint32, msg string) []byte {
+	msg = clip(msg, 256)
+	b = binary.BigEndian.AppendUint32(b, uint32(1+4+4+4+len(msg)+4))
+	b = append(b, fxpStatus)
+	b = binary.BigEndian.AppendUint32(b, id)
+	b = binary.BigEndian.AppendUint32(b, code)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(msg)))
+	b = append(b, msg...)
+	return binary.BigEndian.AppendUint32(b, 0) // language tag: none
+}
 
 // statusNames are the SSH_FX_* codes of v3, with the later drafts' codes
 // that pkg/sftp may also send.

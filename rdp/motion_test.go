@@ -1,0 +1,77 @@
+package rdp
+
+import (
+	"image"
+	"testing"
+
+	"github.com/assistkit/assist/rdp/internal/wire"
+)
+
+// TestMotionCopiesMovedWindows moves two windows of a desktop scene by different offsets on both
+// axes, over a new background: the moved windows go as copies, for a fraction of their pixels'
+// cost, and the viewer's image is the frame exactly.
+func TestMotionCopiesMovedWindows(t *testing.T) {
+	const w, h = 1000, 700
+	base := desktop(w, h, 1)
+	next := desktop(w, h, 2)
+	moves := []struct {
+		win image.Rectangle
+		off image.Point
+	}{
+		{image.Rect(40, 60, 520, 460), image.Pt(13, -7)},
+		{image.Rect(560, 200, 960, 640), image.Pt(-21, 30)},
+	}
+	for _, m := range moves {
+		copyInto(next, base, m.win.Add(m.off), m.win.Min)
+	}
+	for _, motion := range []bool{false, true} {
+		r := newLossyRig(t, w, h, lossyPolicy{})
+		r.send(base)
+		if !motion {
+			r.e.caps &^= wire.CapCopy // no scroll nor motion search
+		}
+		encs := r.send(next)
+		if !samePixels(r.c, next) {
+			t.Fatalf("motion %v: the viewer's image is not the frame", motion)
+		}
+		t.Logf("motion %v: %v", motion, encs)
+		if motion && encs["copy"] < 2 {
+			t.Errorf("the moved windows did not go as copies: %v", encs)
+		}
+	}
+}
+
+// copyInto copies src's pixels at from (dst.Size() of them) to dst's rectangle r.
+func copyInto(dst, src *image.RGBA, r image.Rectangle, from image.Point) {
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		sy := from.Y + y - r.Min.Y
+		copy(rowBytes(dst, r.Min.X, r.Max.X, y), rowBytes(src, from.X, from.X+r.Dx(), sy))
+	}
+}
+
+// TestMotionCopiesBandsAroundAChange moves a window whose text then changes in one band of
+// rows (a line typed into, a line that scrolled in): the tiles that band crosses are not moved
+// whole, but their rows above and below it are, and go as copies; only the band goes as pixels.
+func TestMotionCopiesBandsAroundAChange(t *testing.T) {
+	const w, h = 1000, 700
+	base := desktop(w, h, 1)
+	next := cloneRGBA(base)
+	win, off := image.Rect(40, 60, 900, 640), image.Pt(11, -5)
+	copyInto(next, base, win.Add(off), win.Min)
+	band := image.Rect(win.Min.X+off.X, 300, win.Max.X+off.X, 312) // inside the tile row 256–320
+	copyInto(next, desktop(w, h, 3), band, image.Pt(0, 100))
+	r := newLossyRig(t, w, h, lossyPolicy{})
+	r.send(base)
+	encs := r.send(next)
+	if !samePixels(r.c, next) {
+		t.Fatal("the viewer's image is not the frame")
+	}
+	t.Logf("%v", encs)
+	inner := win.Add(off).Inset(tileSize)
+	for _, ri := range r.e.rects {
+		rr := image.Rect(ri.X, ri.Y, ri.X+ri.W, ri.Y+ri.H)
+		if ri.Enc != "copy" && rr.In(inner) && !rr.In(image.Rect(inner.Min.X, band.Min.Y, inner.Max.X, band.Max.Y)) {
+			t.Errorf("%s rectangle %v inside the moved window, beyond the changed rows %d–%d", ri.Enc, rr, band.Min.Y, band.Max.Y)
+		}
+	}
+}
