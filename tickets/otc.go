@@ -182,14 +182,9 @@ func (o *OTC) setField(name, value string, seen map[string]bool) error {
 		}
 		o.Technician = value
 	case "expires":
-		t, err := time.Parse(time.RFC3339, value)
+		t, err := parseFileTime(value)
 		if err != nil {
-			return fmt.Errorf("expires %q: want a time like 2026-11-24T10:15:00Z", truncate(value, 40))
-		}
-		// In UTC, as Marshal writes it: an offset may carry year 0 or 9999 out of what RFC 3339
-		// can write.
-		if t = t.UTC(); t.Year() < 1970 || t.Year() > 9999 {
-			return fmt.Errorf("expires %q: out of range", truncate(value, 40))
+			return fmt.Errorf("expires %q: want a time like 2026-11-24T10:15:00Z (%v)", truncate(value, 40), err)
 		}
 		o.Expires = t
 	default:

@@ -166,6 +166,9 @@ func (s Stamp) check() error {
 	if s.HostKey == nil {
 		return errors.New("no host key")
 	}
+	if err := checkFileTime(s.Issued); err != nil {
+		return fmt.Errorf("issued %v: %w", s.Issued, err)
+	}
 	return nil
 }
 
@@ -223,7 +226,7 @@ func parseStampBody(body []byte) (Stamp, error) {
 	if err != nil {
 		return s, err
 	}
-	if s.Issued, err = time.Parse(time.RFC3339, issued); err != nil {
+	if s.Issued, err = parseFileTime(issued); err != nil {
 		return s, stampErrorf("its time %q does not parse", issued)
 	}
 	if err := s.check(); err != nil {
