@@ -38,6 +38,7 @@ type encoder struct {
 	// Lossy encoding (CapJPEG; lossy.go).
 	policy  lossyPolicy      // set by the caller before each encode
 	streak  []uint8          // per tile: how often it changed lately (countStreaks)
+	movedAt []int64          // per tile: when it last changed (Unix nanoseconds; countStreaks)
 	lossyAt []int64          // per tile: when the viewer got lossy pixels of it (Unix ns), 0: exact
 	refine  []bool           // this frame: the tile is sent exactly to replace lossy pixels
 	now     func() time.Time // time.Now; tests move it
@@ -91,6 +92,7 @@ func (e *encoder) reset(bounds image.Rectangle) {
 	e.captured = make([]bool, n)
 	e.dirty = make([]image.Rectangle, n)
 	e.streak = make([]uint8, n)
+	e.movedAt = make([]int64, n)
 	e.lossyAt = make([]int64, n)
 	e.refine = make([]bool, n)
 	e.rows = make([]rowOut, e.th)

@@ -167,6 +167,35 @@ func TestLossyRoundTripThenExact(t *testing.T) {
 	}
 }
 
+// TestLossyFilmStaysLossyBetweenOtherChanges plays a film whose frames alternate with updates
+// that change only something else on the screen (a clock, a cursor's trail), as they do when
+// updates come faster than the film's frames: under auto the film stays lossy from its third
+// frame on, and once it stops for longer than refineAfter it counts as still again.
+func TestLossyFilmStaysLossyBetweenOtherChanges(t *testing.T) {
+	const w, h = 640, 448
+	area, clock := image.Rect(64, 64, 448, 320), image.Rect(600, 420, 608, 436)
+	r := newLossyRig(t, w, h, policyFor(QualityAuto, 250e3))
+	img := desktop(w, h, 1)
+	r.send(img)
+	for f := 0; f < 8; f++ {
+		img = cloneRGBA(img)
+		photo(img, area, f)
+		if encs := r.send(img); encs["jpeg"] == 0 && f >= 1 {
+			t.Fatalf("film frame %d went lossless: %v", f, encs)
+		}
+		img = cloneRGBA(img)
+		fill(img, clock, [3]byte{byte(f), 0x20, 0x40})
+		r.send(img)
+	}
+	r.now = r.now.Add(2 * refineAfter)
+	r.send(img) // the refinement
+	img = cloneRGBA(img)
+	photo(img, area, 100)
+	if encs := r.send(img); encs["jpeg"] > 0 {
+		t.Errorf("the first frame after the film rested went lossy: %v", encs)
+	}
+}
+
 // TestLossyLeavesTextExact changes desktop scenes (windows of text, flat UI) under the fast
 // policy: none of it may go lossy.
 func TestLossyLeavesTextExact(t *testing.T) {
