@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -249,20 +250,27 @@ func (e *encoder) encode(cur *image.RGBA, region image.Rectangle, out []byte) []
 	return out
 }
 
-// diffRow finds the changed pixels of each tile of row ty in the job's region.
-func (e *encoder) diffRow(ty int) {
+// diffRow finds the changed pixels of each tile of row ty in the job's region, with c's
+// scratch space.
+func (e *encoder) diffRow(c *rectCoder, ty int) {
 	j := &e.job
+	c.diffIn, c.diffAt = c.diffIn[:0], c.diffAt[:0]
 	for tx := j.tx0; tx < j.tx1; tx++ {
 		i := ty*e.tw + tx
 		switch {
 		case e.forced[i]:
 			e.dirty[i] = e.tile(tx, ty).Intersect(j.region)
 		case e.captured[i]:
-			e.dirty[i] = changed(e.prev, j.cur, e.tile(tx, ty).Intersect(j.region))
-			e.refineTile(i, e.tile(tx, ty).Intersect(j.region))
+			c.diffIn, c.diffAt = append(c.diffIn, e.tile(tx, ty).Intersect(j.region)), append(c.diffAt, i)
 		default:
 			e.dirty[i] = image.Rectangle{}
 		}
+	}
+	c.diffOut = slices.Grow(c.diffOut[:0], len(c.diffIn))[:len(c.diffIn)]
+	c.diffOpen = changedTiles(e.prev, j.cur, c.diffIn, c.diffOut, c.diffOpen)
+	for k, i := range c.diffAt {
+		e.dirty[i] = c.diffOut[k]
+		e.refineTile(i, c.diffIn[k])
 	}
 }
 

@@ -147,6 +147,13 @@ func changed(a, b *image.RGBA, r image.Rectangle) image.Rectangle {
 	for y1 > y0 && bytes.Equal(rowBytes(a, r.Min.X, r.Max.X, y1), rowBytes(b, r.Min.X, r.Max.X, y1)) {
 		y1--
 	}
+	return narrow(a, b, r, y0, y1)
+}
+
+// narrow returns the box of the pixels of r that differ between a and b, given that rows y0
+// and y1 (y0 ≤ y1) are the first and the last that do: it reads the rows between only left and
+// right of the box found so far.
+func narrow(a, b *image.RGBA, r image.Rectangle, y0, y1 int) image.Rectangle {
 	x0, x1 := r.Max.X, r.Min.X // the box's columns so far: none
 	for y := y0; y <= y1 && (x0 > r.Min.X || x1 < r.Max.X); y++ {
 		ra, rb := rowBytes(a, r.Min.X, r.Max.X, y), rowBytes(b, r.Min.X, r.Max.X, y)
@@ -169,6 +176,73 @@ func changed(a, b *image.RGBA, r image.Rectangle) image.Rectangle {
 		}
 	}
 	return image.Rect(x0, y0, x1, y1+1)
+}
+
+// changedTiles sets out[k] to changed(a, b, rs[k]) for rectangles that share their rows (the
+// tiles of one tile row, in order left to right), reading the rows across all of them at once:
+// row by row, each row's segments one after another, rather than one tile's rows at a time,
+// whose rows lie a screen's width apart and each cost a wait for memory. open is scratch.
+func changedTiles(a, b *image.RGBA, rs, out []image.Rectangle, open []int) []int {
+	if len(rs) == 0 {
+		return open
+	}
+	ymin, ymax := rs[0].Min.Y, rs[0].Max.Y
+	// From the top: the first row in which each tile differs.
+	open = open[:0]
+	for k := range rs {
+		open = append(open, k)
+		out[k] = image.Rectangle{}
+	}
+	for y := ymin; y < ymax && len(open) > 0; y++ {
+		n := 0
+		for s := 0; s < len(open); {
+			// A run of open tiles side by side is compared whole first: on an unchanged part of
+			// the screen one compare of the row, not one a tile.
+			e := s + 1
+			for e < len(open) && open[e] == open[e-1]+1 && rs[open[e]].Min.X == rs[open[e-1]].Max.X {
+				e++
+			}
+			if x0, x1 := rs[open[s]].Min.X, rs[open[e-1]].Max.X; e-s > 1 && bytes.Equal(rowBytes(a, x0, x1, y), rowBytes(b, x0, x1, y)) {
+				n += copy(open[n:], open[s:e])
+				s = e
+				continue
+			}
+			for _, k := range open[s:e] {
+				r := rs[k]
+				if bytes.Equal(rowBytes(a, r.Min.X, r.Max.X, y), rowBytes(b, r.Min.X, r.Max.X, y)) {
+					open[n] = k
+					n++
+				} else {
+					// Found: Max.Y = -1 marks it (a tile not found stays the zero rectangle, and
+					// a found one's box is made below), the last row is still to find.
+					out[k] = image.Rectangle{Min: image.Pt(0, y), Max: image.Pt(0, -1)}
+				}
+			}
+			s = e
+		}
+		open = open[:n]
+	}
+	// From the bottom: the last row in which each tile that differs does.
+	open = open[:0]
+	for k := range rs {
+		if out[k].Max.Y == -1 {
+			open = append(open, k)
+		}
+	}
+	for y := ymax - 1; len(open) > 0; y-- {
+		n := 0
+		for _, k := range open {
+			r := rs[k]
+			if y > out[k].Min.Y && bytes.Equal(rowBytes(a, r.Min.X, r.Max.X, y), rowBytes(b, r.Min.X, r.Max.X, y)) {
+				open[n] = k
+				n++
+			} else {
+				out[k] = narrow(a, b, r, out[k].Min.Y, y)
+			}
+		}
+		open = open[:n]
+	}
+	return open
 }
 
 // subImageInto sets dst to share img's pixels for r but with bounds (0,0)-(w,h), as

@@ -93,3 +93,44 @@ func TestChangedIsTheBoundingBox(t *testing.T) {
 		}
 	}
 }
+
+// TestChangedTilesIsChanged: changedTiles, which reads a tile row's rows across its tiles, gives
+// each tile what changed gives it, whatever changed where.
+func TestChangedTilesIsChanged(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	a := image.NewRGBA(image.Rect(-70, -3, 300, 70))
+	for i := range a.Pix {
+		a.Pix[i] = byte(rng.Uint32() % 3) // few values: rows often equal
+	}
+	var open []int
+	for trial := range 2000 {
+		b := image.NewRGBA(a.Rect)
+		copy(b.Pix, a.Pix)
+		for range rng.IntN(40) {
+			x0, y0 := a.Rect.Min.X+rng.IntN(a.Rect.Dx()), a.Rect.Min.Y+rng.IntN(a.Rect.Dy())
+			for y := y0; y < min(y0+1+rng.IntN(20*(trial%3)+1), a.Rect.Max.Y); y++ {
+				for x := x0; x < min(x0+1+rng.IntN(40), a.Rect.Max.X); x++ {
+					b.Pix[b.PixOffset(x, y)+rng.IntN(4)] ^= 0x80
+				}
+			}
+		}
+		// Tiles of one row: the same rows, columns left to right, some left out.
+		y0 := a.Rect.Min.Y + rng.IntN(10)
+		y1 := a.Rect.Max.Y - rng.IntN(10)
+		var rs []image.Rectangle
+		for x := a.Rect.Min.X + rng.IntN(5); x < a.Rect.Max.X; {
+			w := 1 + rng.IntN(64)
+			if rng.IntN(4) > 0 {
+				rs = append(rs, image.Rect(x, y0, min(x+w, a.Rect.Max.X), y1))
+			}
+			x += w
+		}
+		out := make([]image.Rectangle, len(rs))
+		open = changedTiles(a, b, rs, out, open)
+		for k, r := range rs {
+			if want := changed(a, b, r); out[k] != want {
+				t.Fatalf("trial %d: tile %v: changedTiles gave %v, changed %v", trial, r, out[k], want)
+			}
+		}
+	}
+}

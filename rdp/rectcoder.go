@@ -26,6 +26,10 @@ type rectCoder struct {
 	col    [3]byte      // a solid's colour, which msg.Data slices
 	solids []tileSolid  // encodeRow's scratch: per tile of the row
 	jbuf   bytes.Buffer // a JPEG rectangle
+
+	// diffRow's scratch: a tile row's captured tiles, their indices, their changed boxes.
+	diffIn, diffOut  []image.Rectangle
+	diffAt, diffOpen []int
 }
 
 // rowOut is what one tile row (or the scroll pass) appended: messages and their description.

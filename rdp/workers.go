@@ -73,7 +73,7 @@ func (e *encoder) workRows(c *rectCoder) {
 	for ty := int(j.next.Add(1) - 1); ty < j.ty1; ty = int(j.next.Add(1) - 1) {
 		switch j.step {
 		case stepDiff:
-			e.diffRow(ty)
+			e.diffRow(c, ty)
 		case stepEncode:
 			e.rows[ty].reset()
 			e.encodeRow(c, j.cur, ty, j.tx0, j.tx1, &e.rows[ty])
