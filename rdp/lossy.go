@@ -101,11 +101,8 @@ func (e *encoder) lossyEligible(i int) bool {
 	return p.on && !e.refine[i] && (!p.moving || e.moving(i))
 }
 
-// moving reports whether tile i changed twice or more lately, the last time within refineAfter
-// (countStreaks).
-func (e *encoder) moving(i int) bool {
-	return e.streak[i] >= 2 && e.job.now-e.movedAt[i] <= int64(refineAfter)
-}
+// moving reports whether tile i changed twice or more lately (countStreaks).
+func (e *encoder) moving(i int) bool { return e.streak[i] >= 2 }
 
 // planRefinement runs before an encode's diff: the tiles of region sent lossy refineAfter ago
 // are captured and, unless they changed (diffRow), sent exactly.
@@ -137,27 +134,28 @@ func (e *encoder) refineTile(i int, tile image.Rectangle) {
 }
 
 // countStreaks counts, after an encode, how often each tile changed lately: one more for a
-// change within refineAfter of the one before, a new count of one after a longer rest. Time, not
-// encodes, ends a streak: an update without the film's tiles (a cursor moved, a clock ticked
-// elsewhere, an update that came between two of the film's frames) says nothing of whether it
-// is still playing. Halving the count on each such encode, as this did before, left a film that
-// alternated with another small change at a count of one before each of its frames, and each
-// went lossless: 215 KB instead of 3 on deskbench's broadband video, the main cause of that
-// cell's bytes varying from 1.8 to 8 KB an update from run to run.
+// change, and back to none once an encode finds it unchanged for longer than refineAfter (or
+// refines it). An encode that finds it unchanged sooner says nothing of whether the film is
+// still playing (the update came between two of its frames, or carried a cursor or a clock
+// elsewhere). Halving the
+// count on each such encode, as this did before, left a film whose frames alternated with
+// another small change at a count of one before each of its frames, and each went lossless:
+// 215 KB instead of 3 on deskbench's broadband video, the main cause of that cell's bytes
+// varying from 1.8 to 8 KB an update from run to run. Nor may the time between changes end a
+// streak: on a slow link a film's lossless frames come 200 ms to a second apart.
 func (e *encoder) countStreaks(tx0, ty0, tx1, ty1 int) {
 	for ty := ty0; ty < ty1; ty++ {
 		for tx := tx0; tx < tx1; tx++ {
 			i := ty*e.tw + tx
-			if e.dirty[i].Empty() {
-				continue
-			}
 			switch {
+			case e.refine[i]: // sent again exactly because it rested
+				e.streak[i] = 0
+			case !e.dirty[i].Empty():
+				e.streak[i] = min(e.streak[i], 254) + 1
+				e.movedAt[i] = e.job.now
 			case e.job.now-e.movedAt[i] > int64(refineAfter):
-				e.streak[i] = 1
-			case e.streak[i] < 255:
-				e.streak[i]++
+				e.streak[i] = 0
 			}
-			e.movedAt[i] = e.job.now
 		}
 	}
 }

@@ -194,6 +194,16 @@ func TestLossyFilmStaysLossyBetweenOtherChanges(t *testing.T) {
 	if encs := r.send(img); encs["jpeg"] > 0 {
 		t.Errorf("the first frame after the film rested went lossy: %v", encs)
 	}
+	// On a slow link a lossless frame takes longer than refineAfter to cross: the film's next
+	// frames still count as moving.
+	for f := 101; f < 104; f++ {
+		r.now = r.now.Add(refineAfter)
+		img = cloneRGBA(img)
+		photo(img, area, f)
+		if encs := r.send(img); encs["jpeg"] == 0 && f >= 102 {
+			t.Errorf("film frame %d, %v after the one before, went lossless: %v", f, refineAfter+33*time.Millisecond, encs)
+		}
+	}
 }
 
 // TestLossyLeavesTextExact changes desktop scenes (windows of text, flat UI) under the fast
