@@ -20,6 +20,13 @@ func rowBytes(img *image.RGBA, x0, x1, y int) []byte {
 // RGBA read as two words, 12 bytes of RGB written as two (a byte at a time, this took a tenth of
 // the agent's time on full-screen changes).
 func packRGB(dst []byte, img *image.RGBA, r image.Rectangle) []byte {
+	return packRGBMirror(dst, img, nil, r)
+}
+
+// packRGBMirror is packRGB that also copies each row of r from img to mirror (unless nil) right
+// after packing it, while the row is in the cache: the encoder brings its mirror of the viewer's
+// image up to date so, in one pass over the rows instead of two.
+func packRGBMirror(dst []byte, img, mirror *image.RGBA, r image.Rectangle) []byte {
 	n := len(dst)
 	dst = slices.Grow(dst, r.Dx()*r.Dy()*3)[:n+r.Dx()*r.Dy()*3]
 	out := dst[n:]
@@ -36,6 +43,9 @@ func packRGB(dst []byte, img *image.RGBA, r image.Rectangle) []byte {
 		for ; i+4 <= len(row); i += 4 {
 			out[0], out[1], out[2] = row[i], row[i+1], row[i+2]
 			out = out[3:]
+		}
+		if mirror != nil {
+			copy(rowBytes(mirror, r.Min.X, r.Max.X, y), row)
 		}
 	}
 	return dst

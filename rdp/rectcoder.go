@@ -55,10 +55,10 @@ func (c *rectCoder) appendPixels(cur *image.RGBA, r image.Rectangle, o *rowOut) 
 	if c.caps&wire.CapPalette != 0 {
 		c.idx, ok = c.pal.collect(c.idx, cur, r)
 	}
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		copy(rowBytes(c.prev, r.Min.X, r.Max.X, y), rowBytes(cur, r.Min.X, r.Max.X, y))
-	}
 	if ok && c.pal.n >= 2 {
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			copy(rowBytes(c.prev, r.Min.X, r.Max.X, y), rowBytes(cur, r.Min.X, r.Max.X, y))
+		}
 		c.pix = c.pal.pack(c.pix[:0], c.idx, r.Dx())
 		c.pbuf = c.pal.appendRGB(c.pbuf[:0])
 		c.msg = wire.Rect{X: int32(r.Min.X), Y: int32(r.Min.Y), W: uint32(r.Dx()), H: uint32(r.Dy()), Enc: wire.EncPalette, Palette: c.pbuf, Data: c.pix}
@@ -70,14 +70,23 @@ func (c *rectCoder) appendPixels(cur *image.RGBA, r image.Rectangle, o *rowOut) 
 		c.appendMsg(r, "palette", o)
 		return
 	}
-	c.pix = packRGB(c.pix[:0], cur, r)
-	c.msg = wire.Rect{X: int32(r.Min.X), Y: int32(r.Min.Y), W: uint32(r.Dx()), H: uint32(r.Dy()), Enc: wire.EncRaw, Data: c.pix}
+	c.msg = wire.Rect{X: int32(r.Min.X), Y: int32(r.Min.Y), W: uint32(r.Dx()), H: uint32(r.Dy()), Enc: wire.EncRaw}
+	if c.caps&wire.CapZstd == 0 {
+		// Raw (inside the stream, where nothing is compressed twice): the pixels are packed
+		// straight into the message, not into scratch space and then copied.
+		n := len(o.buf)
+		o.buf = wire.Append(o.buf, &c.msg)
+		o.buf = packRGBMirror(o.buf, cur, c.prev, r)
+		wire.Refit(o.buf[n:])
+		o.rects = append(o.rects, RectInfo{X: r.Min.X, Y: r.Min.Y, W: r.Dx(), H: r.Dy(), Enc: "raw", Bytes: len(o.buf) - n})
+		return
+	}
+	c.pix = packRGBMirror(c.pix[:0], cur, c.prev, r)
+	c.msg.Data = c.pix
 	name := "raw"
-	if c.caps&wire.CapZstd != 0 {
-		c.zbuf = c.zenc.EncodeAll(c.pix, c.zbuf[:0])
-		if len(c.zbuf) < len(c.pix) {
-			c.msg.Enc, c.msg.Data, name = wire.EncZstd, c.zbuf, "zstd"
-		}
+	c.zbuf = c.zenc.EncodeAll(c.pix, c.zbuf[:0])
+	if len(c.zbuf) < len(c.pix) {
+		c.msg.Enc, c.msg.Data, name = wire.EncZstd, c.zbuf, "zstd"
 	}
 	c.appendMsg(r, name, o)
 }

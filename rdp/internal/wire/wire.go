@@ -120,6 +120,13 @@ func Append(b []byte, m Message) []byte {
 	return b
 }
 
+// Refit sets the length of the frame that frame starts with (as Append wrote it) to all of
+// frame: for a message whose last field's bytes (a raw rectangle's pixels) the caller appended
+// after Append, written in place rather than copied.
+func Refit(frame []byte) {
+	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
+}
+
 // ReadFrame reads one frame into buf (grown if needed, never beyond MaxMessage) and returns its
 // type and payload, which aliases buf. The length is checked before any allocation.
 func ReadFrame(r io.Reader, buf []byte) (Type, []byte, []byte, error) {
