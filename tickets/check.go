@@ -47,6 +47,10 @@ func (r *CheckReport) Add(where, format string, args ...any) {
 // fresh backup instead.
 func (s *Bolt) Check() (rep CheckReport, err error) {
 	err = s.view(func(tx *bolt.Tx) error {
+		if err := walkTx(s.path, tx); err != nil { // before bbolt's check follows the pages unguarded
+			rep.Add("pages", "%v", err)
+			return nil
+		}
 		for e := range tx.Check() {
 			rep.Add("pages", "%v", e)
 		}

@@ -1,10 +1,8 @@
 package tickets
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"os"
 	"runtime/debug"
@@ -48,11 +46,14 @@ func checkBeforeOpen(path string, mustExist bool) (exists bool, err error) {
 	return true, checkSize(path, f, st.Size())
 }
 
-// openBolt is bolt.Open behind a recover: bbolt panics on some damaged files while opening.
+// openBolt is bolt.Open behind a recover: bbolt panics on some damaged files while opening (a
+// fault reading the mapped file becomes a panic too).
 // The file descriptor of such a failed open stays with the process, which only matters to a
 // process that goes on after refusing the file (tests, assistd check).
 func openBolt(path string, o *bolt.Options) (db *bolt.DB, err error) {
+	old := debug.SetPanicOnFault(true)
 	defer func() {
+		debug.SetPanicOnFault(old)
 		if r := recover(); r != nil {
 			db, err = nil, &DamagedError{path, fmt.Sprintf("damaged: %v", r)}
 		}
@@ -85,47 +86,23 @@ var ErrLocked = errors.New("store locked")
 // checkSize refuses a file shorter than its own header says: bbolt would read past the end of
 // the mapped file, in Open (the free list) or on the first request that reaches a missing page.
 // The header is read here, as bbolt lays it out, because bbolt panics on such a file rather than
-// returning an error.
+// returning an error. It then refuses a file whose pages refer outside it, or to themselves
+// (walkPages), which bbolt would follow where no recover can catch it.
 func checkSize(path string, f io.ReaderAt, size int64) error {
-	need, ok := neededSize(f)
-	if ok && size < need {
-		return &DamagedError{path, fmt.Sprintf("truncated: the file has %d bytes, its header says %d", size, need)}
+	m, ok := readMeta(f)
+	if !ok {
+		return nil // bbolt says which: not a database, or both headers fail their checksum
+	}
+	if m.pageSize < minPageSize || m.pageSize > maxPageSize {
+		return &DamagedError{path, fmt.Sprintf("damaged: its header says pages of %d bytes", m.pageSize)}
+	}
+	if m.hwm > uint64(size)/m.pageSize {
+		return &DamagedError{path, fmt.Sprintf("truncated: the file has %d bytes, its header says %d pages of %d", size, m.hwm, m.pageSize)}
+	}
+	if err := walkPages(f, m); err != nil {
+		return &DamagedError{path, fmt.Sprintf("damaged: %v", err)}
 	}
 	return nil
-}
-
-// neededSize returns the high-water mark (pages × page size) of the newer valid header page.
-// A bbolt header page: a 16-byte page header, then magic, version, page size, flags (uint32
-// each), the root bucket (16 bytes), free list page, high-water page, txid and an FNV-64a
-// checksum of everything before it (uint64 each), in the machine's byte order.
-func neededSize(f io.ReaderAt) (int64, bool) {
-	const magic, version, metaEnd = 0xED0CDAED, 2, 80
-	var best, bestTx uint64
-	found := false
-	pageSize := int64(0)
-	for i := range 2 {
-		buf := make([]byte, metaEnd)
-		if _, err := f.ReadAt(buf, int64(i)*pageSize); err != nil {
-			return 0, false
-		}
-		ne := binary.NativeEndian
-		h := fnv.New64a()
-		h.Write(buf[16:72])
-		if ne.Uint32(buf[16:]) != magic || ne.Uint32(buf[20:]) != version || ne.Uint64(buf[72:]) != h.Sum64() {
-			if i == 0 {
-				pageSize = 4096 // look for the second header where bbolt would first
-			}
-			continue
-		}
-		ps := uint64(ne.Uint32(buf[24:]))
-		if i == 0 {
-			pageSize = int64(ps)
-		}
-		if tx := ne.Uint64(buf[64:]); !found || tx > bestTx {
-			best, bestTx, found = ne.Uint64(buf[56:])*ps, tx, true
-		}
-	}
-	return int64(best), found
 }
 
 // guard turns a panic inside bbolt — a damaged page it cannot decode, or a fault reading a mapped

@@ -2,6 +2,7 @@ package tickets
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -47,6 +48,23 @@ func requestsRootPage(t *testing.T, path string) int64 {
 	return off
 }
 
+// requestsBucketValue returns the offset in the file of the requests bucket's value (its root
+// page id, then its sequence) and the root page id.
+func requestsBucketValue(t *testing.T, path string) (int64, uint64) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := readMeta(bytes.NewReader(data))
+	root := uint64(requestsRootPage(t, path)) / m.pageSize
+	i := bytes.Index(data, append([]byte(bucketRequests), binary.NativeEndian.AppendUint64(nil, root)...))
+	if i < 0 {
+		t.Fatal("the requests bucket's value is not in the file")
+	}
+	return int64(i + len(bucketRequests)), root
+}
+
 func overwrite(t *testing.T, path string, off int64, b []byte) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
@@ -86,6 +104,23 @@ func TestOpenRefusesDamagedFiles(t *testing.T) {
 		{"damaged page", func(t *testing.T, path string) {
 			overwrite(t, path, requestsRootPage(t, path), garbage(4096))
 		}, "damaged"},
+		{"a bucket's root page past the file", func(t *testing.T, path string) {
+			// Where bbolt's page check, in a goroutine of its own, would fault.
+			off, root := requestsBucketValue(t, path)
+			overwrite(t, path, off, binary.NativeEndian.AppendUint64(nil, root+1<<32))
+		}, "outside the"},
+		{"a branch page that refers to itself", func(t *testing.T, path string) {
+			// bbolt's page check would recurse until the stack runs out.
+			root := requestsRootPage(t, path)
+			page := make([]byte, 24)
+			f, _ := os.Open(path)
+			f.ReadAt(page, root)
+			f.Close()
+			if flags := binary.NativeEndian.Uint16(page[8:]); flags != 0x01 {
+				t.Fatalf("the requests root page has flags %#x, not a branch; add more requests", flags)
+			}
+			overwrite(t, path, root+16+8, page[:8]) // its first child: its own id
+		}, "reached twice"},
 		{"another program's bbolt file", func(t *testing.T, path string) {
 			os.Remove(path)
 			db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
@@ -211,7 +246,7 @@ func FuzzOpenBolt(f *testing.F) {
 	f.Add(real[:4096])
 	f.Add(append(bytes.Clone(real[:8192]), garbage(4096)...))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		neededSize(bytes.NewReader(data))
+		checkSize("f.db", bytes.NewReader(data), int64(len(data)))
 		p := t.TempDir() + "/f.db"
 		if err := os.WriteFile(p, data, 0o600); err != nil {
 			t.Fatal(err)
