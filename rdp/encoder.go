@@ -217,9 +217,16 @@ func (e *encoder) encode(cur *image.RGBA, region image.Rectangle, out []byte) []
 	e.forRows(stepDiff, ty0, ty1, wanted >= minParallelTiles)
 	e.head.reset()
 	if e.caps&wire.CapCopy != 0 {
-		e.encodeScrolls(cur, tx0, ty0, tx1, ty1)
+		// Motion is probed first, so that the scroll finder can pass over what moved sideways;
+		// probed again if the scrolls' copies changed what is left to send.
 		e.motion.setRange(e.job.now)
-		e.encodeMotion(cur, tx0, ty0, tx1, ty1)
+		moved := e.findMotion(cur, tx0, ty0, tx1, ty1)
+		if e.encodeScrolls(cur, tx0, ty0, tx1, ty1) {
+			moved = e.findMotion(cur, tx0, ty0, tx1, ty1)
+		}
+		if moved {
+			e.copyMoved(cur, tx0, ty0, tx1, ty1)
+		}
 	}
 	dirty := 0
 	for ty := ty0; ty < ty1; ty++ {

@@ -54,13 +54,15 @@ const (
 )
 
 type motionFinder struct {
-	votes  map[image.Point]int
-	cands  []motionCand
-	probe  []int         // tiles probed
-	found  []image.Point // offsets this encode's probes found so far, tried first by the next
-	vain   int           // probes of this encode that may yet search the range and find nothing
-	rx, ry int           // this encode's range
-	last   int64         // Unix ns of the last encode
+	votes   map[image.Point]int
+	cands   []motionCand
+	probe   []int         // tiles that may be probed
+	probed  []bool        // per tile: findMotion probed it
+	nprobed int           // how many it probed
+	found   []image.Point // offsets this encode's probes found so far, tried first by the next
+	vain    int           // probes of this encode that may yet search the range and find nothing
+	rx, ry  int           // this encode's range
+	last    int64         // Unix ns of the last encode
 }
 
 type motionCand struct {
@@ -75,17 +77,23 @@ func (m *motionFinder) setRange(now int64) {
 		scale = max(float64(now-m.last)/float64(motionInterval), 1)
 	}
 	m.rx, m.ry, m.last = int(motionRangeX*min(scale, motionMaxScaleX)), int(motionRangeY*min(scale, motionMaxScaleY)), now
-	m.vain = max(2, motionFruitless*motionRangeX*motionRangeY/(m.rx*m.ry))
 }
 
-// encodeMotion sends as copies the changed tiles of [tx0,tx1)×[ty0,ty1) that content of the
-// viewer's image, moved, reproduces exactly.
-func (e *encoder) encodeMotion(cur *image.RGBA, tx0, ty0, tx1, ty1 int) {
+// findMotion probes the changed tiles of [tx0,tx1)×[ty0,ty1) and leaves in e.motion.cands the
+// offsets at which content of the viewer's image, moved, may reproduce them; false when there
+// are none (or too few changed tiles to probe).
+func (e *encoder) findMotion(cur *image.RGBA, tx0, ty0, tx1, ty1 int) bool {
 	m := &e.motion
 	if m.votes == nil {
 		m.votes = make(map[image.Point]int)
 	}
-	m.probe = m.probe[:0]
+	if len(m.probed) != len(e.dirty) {
+		m.probed = make([]bool, len(e.dirty))
+	}
+	for _, i := range m.probe {
+		m.probed[i] = false
+	}
+	m.probe, m.cands, m.nprobed = m.probe[:0], m.cands[:0], 0
 	for ty := ty0; ty < ty1; ty++ {
 		for tx := tx0; tx < tx1; tx++ {
 			if i := ty*e.tw + tx; !e.forced[i] && e.dirty[i].Dx() >= motionProbe+8 && e.dirty[i].Dy() >= 16 {
@@ -94,26 +102,45 @@ func (e *encoder) encodeMotion(cur *image.RGBA, tx0, ty0, tx1, ty1 int) {
 		}
 	}
 	if len(m.probe) < minParallelTiles {
-		return
+		return false
 	}
 	clear(m.votes)
 	m.found = m.found[:0]
+	m.vain = max(2, motionFruitless*motionRangeX*motionRangeY/(m.rx*m.ry))
 	step := max(1, len(m.probe)/motionProbes)
 	for k := 0; k < len(m.probe); k += step {
 		e.probeMotion(cur, m.probe[k])
+		m.probed[m.probe[k]] = true
+		m.nprobed++
 	}
-	m.cands = m.cands[:0]
 	for off, v := range m.votes {
 		if v >= 2 && off != (image.Point{}) {
 			m.cands = append(m.cands, motionCand{off, v})
 		}
 	}
 	if len(m.cands) == 0 {
-		return
+		return false
 	}
 	slices.SortFunc(m.cands, func(a, b motionCand) int { return b.votes - a.votes })
 	m.cands = m.cands[:min(len(m.cands), motionCandidates)]
-	e.copyMoved(cur, tx0, ty0, tx1, ty1)
+	return true
+}
+
+// sideways reports whether the tiles of comp hold at least half of the tiles that findMotion
+// probed, and the offset most of them voted for moves across: then what changed in comp is
+// mostly content moved sideways (windows dragged), which no vertical shift of comp's whole
+// width reproduces.
+func (m *motionFinder) sideways(comp []int) bool {
+	if len(m.cands) == 0 || m.cands[0].off.X == 0 {
+		return false
+	}
+	n := 0
+	for _, i := range comp {
+		if m.probed[i] {
+			n++
+		}
+	}
+	return 2*n >= m.nprobed
 }
 
 // copyMoved sends as copies the changed tiles that one of e.motion.cands reproduces, and of

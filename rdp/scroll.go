@@ -34,7 +34,13 @@ func (s *scrollFinder) hashRows(img *image.RGBA, dst []uint64) {
 // encodeScrolls looks, in each connected group of changed tiles, for a block of rows that moved
 // vertically (a terminal or a page scrolling) and sends it as one copy rectangle. The tiles are
 // then diffed again, so only what the copy did not explain (the new line) is sent as pixels.
-func (e *encoder) encodeScrolls(cur *image.RGBA, tx0, ty0, tx1, ty1 int) {
+// It reports whether it sent any.
+//
+// A group that the motion probes found mostly moved sideways (windows dragged, as on the
+// bench's full scenes, where the group is the whole screen) is not searched: a copy of its
+// whole width can only come from content that moved straight up or down, and hashing every
+// row of both images for it, in vain, was a tenth of the agent's time an update there.
+func (e *encoder) encodeScrolls(cur *image.RGBA, tx0, ty0, tx1, ty1 int) bool {
 	s := &e.scr
 	if s.rows == nil {
 		s.seed = maphash.MakeSeed()
@@ -44,6 +50,7 @@ func (e *encoder) encodeScrolls(cur *image.RGBA, tx0, ty0, tx1, ty1 int) {
 		s.seen = make([]bool, len(e.dirty))
 	}
 	clear(s.seen)
+	sent := false
 	for ty := ty0; ty < ty1; ty++ {
 		for tx := tx0; tx < tx1; tx++ {
 			i := ty*e.tw + tx
@@ -51,13 +58,14 @@ func (e *encoder) encodeScrolls(cur *image.RGBA, tx0, ty0, tx1, ty1 int) {
 				continue
 			}
 			box := e.component(i, tx0, ty0, tx1, ty1)
-			if box.Dy() < 2*minScrollRows {
+			if box.Dy() < 2*minScrollRows || e.motion.sideways(s.comps) {
 				continue
 			}
 			dst, src, ok := e.findScroll(cur, box)
 			if !ok {
 				continue
 			}
+			sent = true
 			e.coders[0].appendCopy(dst, src, &e.head)
 			if e.caps&wire.CapJPEG != 0 {
 				e.copyLossy(dst, src, e.job.now)
@@ -67,6 +75,7 @@ func (e *encoder) encodeScrolls(cur *image.RGBA, tx0, ty0, tx1, ty1 int) {
 			}
 		}
 	}
+	return sent
 }
 
 // component collects in s.comps the (not forced) dirty tiles connected to tile i and returns the box
