@@ -29,7 +29,7 @@ func TestWebChatBothWays(t *testing.T) {
 	consent := heldConsent{release: make(chan struct{})}
 	e := startWebConsent(t, consent, nil, nil)
 	ctx := newBrowser(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(e.web.URL()), chromedp.WaitVisible(chromedp.ID("chat-text"))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.web.URL()), chromedp.WaitEnabled(chromedp.ID("chat-send"))); err != nil {
 		t.Fatalf("open the viewer: %v", err)
 	}
 	say := func(text string) {

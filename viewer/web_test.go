@@ -243,6 +243,12 @@ func startXtermCat(t *testing.T, display, file string) {
 		_, err := os.Stat(file)
 		return err == nil
 	})
+	// The shell can start before the window is on the screen; keys typed meanwhile go to the
+	// root window and are lost.
+	testenv.WaitFor(t, 10*time.Second, "xterm's window to be mapped", func() bool {
+		_, err := xvfb.Xdotool(display, "search", "--onlyvisible", "--class", "XTerm")
+		return err == nil
+	})
 }
 
 func TestWebTypingReachesXterm(t *testing.T) {
@@ -264,6 +270,11 @@ func TestWebTypingReachesXterm(t *testing.T) {
 	}
 	want := "echo from the viewer! Done\n"
 	var got []byte
+	defer func() {
+		if t.Failed() {
+			t.Logf("the xterm's file has %q", got)
+		}
+	}()
 	testenv.WaitFor(t, 15*time.Second, "the typed line in the xterm's file", func() bool {
 		got, _ = os.ReadFile(file)
 		return string(got) == want

@@ -71,6 +71,7 @@ func StartGateway(t testing.TB, o Options) *Gateway {
 		g.AuditKey = bytes.Repeat([]byte{7}, 32)
 	}
 	g.DBPath = filepath.Join(g.Dir, "assist.db")
+	t.Cleanup(func() { logIfFailed(t, "gateway", g.Logs) })
 	store := o.Store
 	if store == nil {
 		var err error
@@ -292,6 +293,7 @@ func (g *Gateway) startAgent(t testing.TB, o AgentOptions) *Agent {
 		hk = g.HostKey.PublicKey()
 	}
 	a := &Agent{Key: o.Key, done: make(chan struct{}), Events: make(chan agent.Event, 64), Logs: &SyncBuffer{}}
+	t.Cleanup(func() { logIfFailed(t, "agent of "+o.Form.FullName, a.Logs) })
 	dial := g.Addr
 	if o.Via != "" {
 		dial = o.Via
@@ -469,5 +471,13 @@ func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out after %s waiting for %s", d, what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// logIfFailed writes what a part of a failed test logged, so that a failure in CI says what the
+// gateway and the agents saw; the log of a test that passed stays unwritten.
+func logIfFailed(t testing.TB, who string, logs *SyncBuffer) {
+	if t.Failed() {
+		t.Logf("%s log:\n%s", who, logs.String())
 	}
 }

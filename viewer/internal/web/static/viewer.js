@@ -497,6 +497,9 @@
       $('chat-note').textContent = 'Not sent: ' + await r.text();
     }
   });
+  // Send starts disabled in the page, so that a message written before this script ran is not
+  // lost to the form's own submission (a reload); a closed chat disables it again.
+  $('chat-send').disabled = false;
 
   async function ping() {
     if (state.ended) return;
