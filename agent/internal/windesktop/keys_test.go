@@ -146,7 +146,8 @@ func TestKeysymRune(t *testing.T) {
 }
 
 // FuzzKeyboard: any run of keysyms leaves nothing held after releaseAll, and every up matches
-// a down.
+// a down sent before it. Two held keysyms can send the same event (two characters outside the
+// BMP share a high surrogate; Ctrl+a and Ctrl+A share the key A), so each up uses one down.
 func FuzzKeyboard(f *testing.F) {
 	f.Add([]byte{0xe1, 0xff, 0, 0, 1, 'a', 0, 0, 0, 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -167,7 +168,7 @@ func FuzzKeyboard(f *testing.F) {
 			} else if downs[base] == 0 {
 				t.Fatalf("up %+v without a down", ev)
 			} else {
-				downs[base] = 0
+				downs[base]--
 			}
 		}
 		if len(k.held) != 0 {
