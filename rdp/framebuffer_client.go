@@ -347,9 +347,7 @@ func (c *FramebufferClient) CopyTo(dst *image.RGBA) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	r := dst.Rect.Intersect(c.img.Rect)
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		copy(rowBytes(dst, r.Min.X, r.Max.X, y), rowBytes(c.img, r.Min.X, r.Max.X, y))
-	}
+	copyPixels(dst, c.img, r)
 }
 
 // Snapshot returns a copy of r (virtual-screen coordinates, clipped to the screen).

@@ -263,9 +263,7 @@ func (c *rectCoder) appendLossy(cur *image.RGBA, r image.Rectangle, q int, o *ro
 		c.appendPixels(cur, r, o) // an RGBA image always encodes; lossless is the answer anyway
 		return false
 	}
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		copy(rowBytes(c.prev, r.Min.X, r.Max.X, y), rowBytes(cur, r.Min.X, r.Max.X, y))
-	}
+	copyPixels(c.prev, cur, r)
 	c.msg = wire.Rect{X: int32(r.Min.X), Y: int32(r.Min.Y), W: uint32(r.Dx()), H: uint32(r.Dy()), Enc: wire.EncJPEG, Data: c.jbuf.Bytes()}
 	c.appendMsg(r, "jpeg", o)
 	return true

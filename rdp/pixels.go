@@ -255,6 +255,13 @@ func changedTiles(a, b *image.RGBA, rs, out []image.Rectangle, open []int) []int
 	return open
 }
 
+// copyPixels copies the pixels of r from src to dst, two images that both hold r.
+func copyPixels(dst, src *image.RGBA, r image.Rectangle) {
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		copy(rowBytes(dst, r.Min.X, r.Max.X, y), rowBytes(src, r.Min.X, r.Max.X, y))
+	}
+}
+
 // subImageInto sets dst to share img's pixels for r but with bounds (0,0)-(w,h), as
 // Screen.Capture wants its destination.
 func subImageInto(dst, img *image.RGBA, r image.Rectangle) *image.RGBA {

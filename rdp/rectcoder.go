@@ -56,9 +56,7 @@ func (c *rectCoder) appendPixels(cur *image.RGBA, r image.Rectangle, o *rowOut) 
 		c.idx, ok = c.pal.collect(c.idx, cur, r)
 	}
 	if ok && c.pal.n >= 2 {
-		for y := r.Min.Y; y < r.Max.Y; y++ {
-			copy(rowBytes(c.prev, r.Min.X, r.Max.X, y), rowBytes(cur, r.Min.X, r.Max.X, y))
-		}
+		copyPixels(c.prev, cur, r)
 		c.pix = c.pal.pack(c.pix[:0], c.idx, r.Dx())
 		c.pbuf = c.pal.appendRGB(c.pbuf[:0])
 		c.msg = wire.Rect{X: int32(r.Min.X), Y: int32(r.Min.Y), W: uint32(r.Dx()), H: uint32(r.Dy()), Enc: wire.EncPalette, Palette: c.pbuf, Data: c.pix}
@@ -78,7 +76,7 @@ func (c *rectCoder) appendPixels(cur *image.RGBA, r image.Rectangle, o *rowOut) 
 		o.buf = wire.Append(o.buf, &c.msg)
 		o.buf = packRGBMirror(o.buf, cur, c.prev, r)
 		wire.Refit(o.buf[n:])
-		o.rects = append(o.rects, RectInfo{X: r.Min.X, Y: r.Min.Y, W: r.Dx(), H: r.Dy(), Enc: "raw", Bytes: len(o.buf) - n})
+		o.noteRect(r, "raw", n)
 		return
 	}
 	c.pix = packRGBMirror(c.pix[:0], cur, c.prev, r)
@@ -100,5 +98,10 @@ func (c *rectCoder) appendCopy(r image.Rectangle, src image.Point, o *rowOut) {
 func (c *rectCoder) appendMsg(r image.Rectangle, enc string, o *rowOut) {
 	n := len(o.buf)
 	o.buf = wire.Append(o.buf, &c.msg)
+	o.noteRect(r, enc, n)
+}
+
+// noteRect describes the rectangle r that o.buf holds from n on, sent as enc.
+func (o *rowOut) noteRect(r image.Rectangle, enc string, n int) {
 	o.rects = append(o.rects, RectInfo{X: r.Min.X, Y: r.Min.Y, W: r.Dx(), H: r.Dy(), Enc: enc, Bytes: len(o.buf) - n})
 }

@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"io"
 	"os"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -129,7 +130,7 @@ func (w *pageWalk) page(id uint64, flags ...uint16) ([]byte, error) {
 	if overflow >= w.m.hwm-id {
 		return nil, fmt.Errorf("page %d: %d overflow pages run past the %d pages in use", id, overflow, w.m.hwm)
 	}
-	if f := ne.Uint16(h[8:]); !containsFlag(flags, f) {
+	if f := ne.Uint16(h[8:]); !slices.Contains(flags, f) {
 		return nil, fmt.Errorf("page %d: flags %#x where a page of flags %#x belongs", id, f, flags)
 	}
 	for i := id; i <= id+overflow; i++ {
@@ -143,15 +144,6 @@ func (w *pageWalk) page(id uint64, flags ...uint16) ([]byte, error) {
 		return nil, fmt.Errorf("page %d: %w", id, err)
 	}
 	return buf, nil
-}
-
-func containsFlag(flags []uint16, f uint16) bool {
-	for _, g := range flags {
-		if g == f {
-			return true
-		}
-	}
-	return false
 }
 
 // freelist checks that the free list's ids lie within its page.
