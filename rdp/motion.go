@@ -54,6 +54,11 @@ const (
 )
 
 type motionFinder struct {
+	// Per tile, for copyMoved: which of cands reproduces it (tryOffsets, for all changed
+	// tiles at once before the walk), and whether a copy of this walk wrote into it.
+	tried   []int8
+	written []bool
+
 	votes   map[image.Point]int
 	cands   []motionCand
 	probe   []int         // tiles that may be probed
@@ -151,8 +156,19 @@ func (m *motionFinder) sideways(comp []int) bool {
 // the tiles are walked against the most voted offset's direction (bottom up when content moved
 // down, right to left when it moved right). In the wrong order, every tile row but the first
 // and every band but a row's first found their sources' edges overwritten, and went as pixels.
+//
+// Which offset reproduces each tile is found for all of them first, on the encode's goroutines,
+// in the viewer's image as it was before the walk; the walk takes a tile's answer as found
+// unless a copy before it wrote where the offsets it tried read, and asks again then (the
+// copies are walked so that the most voted offset's sources are not yet written).
 func (e *encoder) copyMoved(cur *image.RGBA, tx0, ty0, tx1, ty1 int) {
-	off := e.motion.cands[0].off
+	m := &e.motion
+	if len(m.tried) != len(e.dirty) {
+		m.tried, m.written = make([]int8, len(e.dirty)), make([]bool, len(e.dirty))
+	}
+	clear(m.written)
+	e.forRows(stepMotion, ty0, ty1, true)
+	off := m.cands[0].off
 	for k := range ty1 - ty0 {
 		ty := walk(k, ty0, ty1, off.Y < 0)
 		for j := 0; j < tx1-tx0; {
@@ -243,6 +259,12 @@ func (e *encoder) bandRun(cur *image.RGBA, d image.Rectangle, y, dir int) (int, 
 // copyBand sends dst as a copy of the viewer's pixels at off from it.
 func (e *encoder) copyBand(dst image.Rectangle, off image.Point) {
 	e.coders[0].appendCopy(dst, dst.Min.Add(off), &e.head)
+	tx0, ty0, tx1, ty1 := e.tileSpan(dst)
+	for ty := ty0; ty < ty1; ty++ {
+		for tx := tx0; tx < tx1; tx++ {
+			e.motion.written[ty*e.tw+tx] = true
+		}
+	}
 	if e.caps&wire.CapJPEG != 0 {
 		e.copyLossy(dst, dst.Min.Add(off), e.job.now)
 	}
@@ -315,14 +337,48 @@ func flat(seg []byte) bool {
 }
 
 // tileMotion returns the candidate offset that reproduces changed tile (tx, ty) exactly, if one
-// does.
+// does: tryOffsets' answer from before the walk, or found again if a copy of the walk has since
+// written where one of the offsets it tried reads.
 func (e *encoder) tileMotion(cur *image.RGBA, tx, ty int) (image.Point, bool) {
+	m := &e.motion
 	i := ty*e.tw + tx
-	if e.forced[i] || e.dirty[i].Empty() {
-		return image.Point{}, false
+	k := int(m.tried[i])
+	if k < 0 || k >= len(m.cands) {
+		k = len(m.cands) - 1 // none reproduced it: every offset was tried
 	}
 	t := e.tile(tx, ty).Intersect(e.job.region)
-	for _, c := range e.motion.cands {
+	for _, c := range m.cands[:k+1] {
+		tx0, ty0, tx1, ty1 := e.tileSpan(t.Add(c.off))
+		for sy := ty0; sy < ty1; sy++ {
+			for sx := tx0; sx < tx1; sx++ {
+				if m.written[sy*e.tw+sx] {
+					m.tried[i] = e.tryOffsets(cur, tx, ty)
+					return e.triedOffset(i)
+				}
+			}
+		}
+	}
+	return e.triedOffset(i)
+}
+
+// triedOffset is the offset tryOffsets found for tile i.
+func (e *encoder) triedOffset(i int) (image.Point, bool) {
+	if k := e.motion.tried[i]; k >= 0 {
+		return e.motion.cands[k].off, true
+	}
+	return image.Point{}, false
+}
+
+// tryOffsets returns the index in e.motion.cands of the first offset that reproduces changed
+// tile (tx, ty) exactly in the viewer's image, or -1. It only reads the encoder's state, so the
+// tiles are tried on several goroutines at once.
+func (e *encoder) tryOffsets(cur *image.RGBA, tx, ty int) int8 {
+	i := ty*e.tw + tx
+	if e.forced[i] || e.dirty[i].Empty() {
+		return -1
+	}
+	t := e.tile(tx, ty).Intersect(e.job.region)
+	for k, c := range e.motion.cands {
 		src := t.Add(c.off)
 		if !src.In(e.bounds) {
 			continue
@@ -332,8 +388,8 @@ func (e *encoder) tileMotion(cur *image.RGBA, tx, ty int) (image.Point, bool) {
 			same = bytes.Equal(rowBytes(cur, t.Min.X, t.Max.X, y), rowBytes(e.prev, src.Min.X, src.Max.X, y+c.off.Y))
 		}
 		if same {
-			return c.off, true
+			return int8(k)
 		}
 	}
-	return image.Point{}, false
+	return -1
 }

@@ -21,6 +21,7 @@ type rowStep uint8
 const (
 	stepDiff   rowStep = iota // find each tile's changed pixels
 	stepEncode                // encode the row's dirty tiles into e.rows[ty]
+	stepMotion                // find which candidate offset reproduces each changed tile
 )
 
 // rowJob is the encode forRows works on: the frame, its region's tiles, and the next row to
@@ -77,6 +78,10 @@ func (e *encoder) workRows(c *rectCoder) {
 		case stepEncode:
 			e.rows[ty].reset()
 			e.encodeRow(c, j.cur, ty, j.tx0, j.tx1, &e.rows[ty])
+		case stepMotion:
+			for tx := j.tx0; tx < j.tx1; tx++ {
+				e.motion.tried[ty*e.tw+tx] = e.tryOffsets(j.cur, tx, ty)
+			}
 		}
 	}
 }
