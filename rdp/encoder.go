@@ -257,10 +257,26 @@ func (e *encoder) encode(cur *image.RGBA, region image.Rectangle, out []byte) []
 	return out
 }
 
+// encodeFrame is encode of a frame grabbed from a Grabber and not yet converted: cur is written
+// in areas (where captureAreas pointed) band by band, as the rows are diffed.
+func (e *encoder) encodeFrame(f Frame, areas []image.Rectangle, cur *image.RGBA, region image.Rectangle, out []byte) []byte {
+	e.job.frame, e.job.areas = f, areas
+	defer func() { e.job.frame, e.job.areas = nil, nil }()
+	return e.encode(cur, region, out)
+}
+
 // diffRow finds the changed pixels of each tile of row ty in the job's region, with c's
 // scratch space.
 func (e *encoder) diffRow(c *rectCoder, ty int) {
 	j := &e.job
+	if j.frame != nil {
+		band := e.tile(j.tx0, ty).Union(e.tile(j.tx1-1, ty))
+		for _, a := range j.areas {
+			if r := a.Intersect(band); !r.Empty() {
+				j.frame.Convert(j.cur, r)
+			}
+		}
+	}
 	c.diffIn, c.diffAt = c.diffIn[:0], c.diffAt[:0]
 	for tx := j.tx0; tx < j.tx1; tx++ {
 		i := ty*e.tw + tx

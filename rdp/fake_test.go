@@ -11,6 +11,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,8 @@ func newFakeScreen(monitors ...Monitor) *fakeScreen {
 	fill(s.img, b, [3]byte{10, 20, 30})
 	return s
 }
+
+func (s *fakeScreen) fake() *fakeScreen { return s }
 
 func (s *fakeScreen) Monitors() ([]Monitor, error) {
 	s.mu.Lock()
@@ -284,3 +287,76 @@ func samePixels(c *FramebufferClient, want *image.RGBA) bool {
 	}
 	return true
 }
+
+// grabbingScreen adds Grabber: Grab reads the areas as an X server hands out pixels (bytes B, G,
+// R and a pad byte that is not alpha), and the frame converts them. It counts the conversions
+// and checks each lies within the areas grabbed, and that a frame is released before the next
+// Grab.
+type grabbingScreen struct {
+	*fakeScreen
+	frame    grabbedFrame
+	grabs    atomic.Int64
+	converts atomic.Int64
+	bad      atomic.Value // a string: what a Convert did wrong
+}
+
+type grabbedFrame struct {
+	s     *grabbingScreen
+	areas []image.Rectangle
+	pix   [][]byte // per area, its rows packed, 4 bytes a pixel
+	held  atomic.Bool
+}
+
+func newGrabbingScreen(monitors ...Monitor) *grabbingScreen {
+	s := &grabbingScreen{fakeScreen: newFakeScreen(monitors...)}
+	s.frame.s = s
+	return s
+}
+
+func (s *grabbingScreen) Grab(areas []image.Rectangle) (Frame, error) {
+	f := &s.frame
+	if f.held.Swap(true) {
+		s.bad.Store("Grab while the frame before was not released")
+	}
+	s.grabs.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f.areas, f.pix = append(f.areas[:0], areas...), f.pix[:0]
+	for _, a := range areas {
+		if !a.In(s.img.Rect) {
+			return nil, fmt.Errorf("grab %v outside the screen %v", a, s.img.Rect)
+		}
+		b := make([]byte, 0, a.Dx()*a.Dy()*4)
+		for y := a.Min.Y; y < a.Max.Y; y++ {
+			for x := a.Min.X; x < a.Max.X; x++ {
+				p := s.img.Pix[s.img.PixOffset(x, y):]
+				b = append(b, p[2], p[1], p[0], byte(x^y))
+			}
+		}
+		f.pix = append(f.pix, b)
+	}
+	return f, nil
+}
+
+func (f *grabbedFrame) Convert(dst *image.RGBA, r image.Rectangle) {
+	f.s.converts.Add(1)
+	if !f.held.Load() {
+		f.s.bad.Store(fmt.Sprintf("Convert %v of a released frame", r))
+	}
+	for k, a := range f.areas {
+		if !r.In(a) {
+			continue
+		}
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			src := f.pix[k][((y-a.Min.Y)*a.Dx()+r.Min.X-a.Min.X)*4:]
+			d := dst.Pix[dst.PixOffset(r.Min.X, y):]
+			for i := range r.Dx() {
+				d[4*i], d[4*i+1], d[4*i+2], d[4*i+3] = src[4*i+2], src[4*i+1], src[4*i], 0xff
+			}
+		}
+		return
+	}
+	f.s.bad.Store(fmt.Sprintf("Convert %v outside the areas grabbed %v", r, f.areas))
+}
+
+func (f *grabbedFrame) Release() { f.held.Store(false) }

@@ -84,6 +84,7 @@ func ServeFramebuffer(ctx context.Context, rw io.ReadWriter, screen Screen, opts
 		reqs: make(chan wire.UpdateRequest, maxPending), damageSig: make(chan struct{}, 1), ackSig: make(chan struct{}, 1)}
 	s.recordSent = s.onSent
 	s.waiter, _ = screen.(ChangeWaiter)
+	s.grabber, _ = screen.(Grabber)
 	s.cursorSrc, _ = screen.(CursorSource)
 	err := s.start()
 	if err == nil {
@@ -124,6 +125,7 @@ type fbServer struct {
 	c         *conn
 	screen    Screen
 	waiter    ChangeWaiter
+	grabber   Grabber
 	cursorSrc CursorSource
 	opts      FramebufferOptions
 	log       *slog.Logger
@@ -411,18 +413,22 @@ func (s *fbServer) answer() error {
 	out = s.appendCursor(out)
 	if s.enc.pending(region) {
 		s.areas = s.enc.captureAreas(s.areas[:0], region)
-		for _, a := range s.areas {
-			if err := s.screen.Capture(subImageInto(&s.capDst, s.cur, a), a); err != nil {
-				// A monitor may have gone: look at the layout before giving up. The next
-				// answer then announces it.
-				if changed, lerr := s.checkLayout(); lerr == nil && changed {
-					return nil
-				}
-				return fmt.Errorf("rdp: capture %v: %w", a, err)
+		frame, err := s.capture()
+		if err != nil {
+			// A monitor may have gone: look at the layout before giving up. The next answer
+			// then announces it.
+			if changed, lerr := s.checkLayout(); lerr == nil && changed {
+				return nil
 			}
+			return err
 		}
 		s.enc.policy = s.lossyPolicy()
-		out = s.enc.encode(s.cur, region, out)
+		if frame != nil {
+			out = s.enc.encodeFrame(frame, s.areas, s.cur, region, out)
+			frame.Release()
+		} else {
+			out = s.enc.encode(s.cur, region, out)
+		}
 		if at, ok := s.enc.nextRefine(); ok {
 			s.refineT.Reset(time.Until(at))
 		}
@@ -445,6 +451,24 @@ func (s *fbServer) answer() error {
 		s.sinceKey += onWire
 	}
 	return nil
+}
+
+// capture reads s.areas of the screen: into s.cur, or with a Grabber as a frame that the encode
+// converts into s.cur as it diffs.
+func (s *fbServer) capture() (Frame, error) {
+	if s.grabber != nil {
+		f, err := s.grabber.Grab(s.areas)
+		if err != nil {
+			return nil, fmt.Errorf("rdp: capture %v: %w", s.areas, err)
+		}
+		return f, nil
+	}
+	for _, a := range s.areas {
+		if err := s.screen.Capture(subImageInto(&s.capDst, s.cur, a), a); err != nil {
+			return nil, fmt.Errorf("rdp: capture %v: %w", a, err)
+		}
+	}
+	return nil, nil
 }
 
 // keyDue reports whether the next update is a key batch (FramebufferOptions.KeyBatchRatio).

@@ -83,11 +83,33 @@ func TestFramebufferStreamMirrorsScreen(t *testing.T) {
 // viewer's image follows; partial is the encoding expected for a gradient (zstd per rectangle,
 // or raw inside the stream).
 func testMirrorsScreen(t *testing.T, newClient func(*testing.T, io.ReadWriter, int) *FramebufferClient, partial string) *sniffed {
-	s := newFakeScreen(twoMonitors...)
+	return testMirrors(t, newFakeScreen(twoMonitors...), newClient, partial)
+}
+
+// TestFramebufferGrabberMirrorsScreen: with a Grabber, whose frames are converted band by band
+// as the encode diffs them, the viewer's image is the screen after every kind of change, and
+// every conversion was of a frame grabbed and not yet released, within its areas.
+func TestFramebufferGrabberMirrorsScreen(t *testing.T) {
+	g := newGrabbingScreen(twoMonitors...)
+	testMirrors(t, g, newStreamClient, "raw")
+	if bad := g.bad.Load(); bad != nil {
+		t.Error(bad)
+	}
+	if g.grabs.Load() == 0 || g.converts.Load() <= g.grabs.Load() {
+		t.Errorf("%d grabs, %d conversions: want the frames converted in bands", g.grabs.Load(), g.converts.Load())
+	}
+}
+
+// testMirrors is testMirrorsScreen on the screen given (a fakeScreen, or one embedding it).
+func testMirrors(t *testing.T, screen interface {
+	Screen
+	fake() *fakeScreen
+}, newClient func(*testing.T, io.ReadWriter, int) *FramebufferClient, partial string) *sniffed {
+	s := screen.fake()
 	f := newFont(7)
 	text := image.Rect(20, 40, 620, 440)
 	s.set(func(img *image.RGBA) { f.drawText(img, text, rand.New(rand.NewPCG(1, 1)), 0.8, termFG, termBG) })
-	v, sn, _ := serve(t, s, FramebufferOptions{PollInterval: 2 * time.Millisecond})
+	v, sn, _ := serve(t, screen, FramebufferOptions{PollInterval: 2 * time.Millisecond})
 	c := newClient(t, v, 2)
 	if got, want := c.Bounds(), image.Rect(0, -100, 1040, 480); got != want {
 		t.Fatalf("Bounds = %v, want %v", got, want)

@@ -34,6 +34,10 @@ type rowJob struct {
 	tx0, tx1 int
 	ty1      int
 	now      int64 // Unix ns of this encode, for the tiles' lossy state
+	// A frame grabbed and not yet converted into cur (encodeFrame): each row's part of its
+	// areas is converted just before the row is diffed.
+	frame    Frame
+	areas    []image.Rectangle
 	next     atomic.Int64
 	wg       sync.WaitGroup
 	work     []func() // work[i] runs rows on coders[i]; work[0] is unused (the caller works)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/assistkit/assist/agent/internal/bgrx"
 	"github.com/assistkit/assist/internal/sysvshm"
+	"github.com/assistkit/assist/rdp"
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/shm"
 	"github.com/jezek/xgb/xproto"
@@ -34,6 +35,12 @@ type grabber struct {
 	seg    shm.Seg
 	segID  int
 	data   []byte
+
+	// Reused by each read, so that a capture allocates nothing of its own.
+	frame      frame
+	one        [1]image.Rectangle
+	shmCookies []shm.GetImageCookie
+	cookies    []xproto.GetImageCookie
 }
 
 func newGrabber(conn *xgb.Conn, screen *xproto.ScreenInfo, log *slog.Logger) (*grabber, error) {
@@ -95,61 +102,154 @@ func (d *Desktop) Capture(dst *image.RGBA, r image.Rectangle) error {
 	return d.grab.capture(dst, r)
 }
 
-func (g *grabber) capture(dst *image.RGBA, r image.Rectangle) error {
-	if g.format != nil {
-		return g.format
+// Grab reads the pixels of areas (root-window coordinates) for the framebuffer side to convert
+// band by band as it diffs them (rdp.Grabber). The next Grab or Capture waits for the frame's
+// Release.
+func (d *Desktop) Grab(areas []image.Rectangle) (rdp.Frame, error) {
+	f, err := d.grab.grabAreas(areas)
+	if err != nil {
+		return nil, err
 	}
+	return f, nil
+}
+
+// frame is what grabAreas read: where each area's part on the screen is in the grabber's
+// memory. It holds the grabber's lock until release.
+type frame struct {
+	g     *grabber
+	parts []grabbed
+}
+
+type grabbed struct {
+	area, in image.Rectangle // the area asked for, and its part on the screen
+	pix      []byte          // in's pixels, rows packed, 4 bytes a pixel
+}
+
+func (g *grabber) capture(dst *image.RGBA, r image.Rectangle) error {
 	if dst.Rect.Dx() < r.Dx() || dst.Rect.Dy() < r.Dy() {
 		return fmt.Errorf("xdesktop: capture %v into a %v image", r, dst.Rect)
 	}
-	in := r.Intersect(g.bounds())
-	if in != r {
-		fillBlack(dst, r.Dx(), r.Dy())
-	}
-	if in.Empty() {
-		return nil
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	src, err := g.read(in)
+	g.one[0] = r
+	f, err := g.grabAreas(g.one[:])
 	if err != nil {
-		return fmt.Errorf("xdesktop: capture %v: %w", in, err)
+		return err
 	}
-	w := in.Dx()
-	off := (in.Min.Y-r.Min.Y)*dst.Stride + (in.Min.X-r.Min.X)*4 + dst.PixOffset(dst.Rect.Min.X, dst.Rect.Min.Y)
-	for y := 0; y < in.Dy(); y++ {
-		bgrx.ToRGBA(dst.Pix[off:], src[y*w*4:], w)
-		off += dst.Stride
-	}
+	defer f.Release()
+	// dst seen with r's coordinates, as Convert writes.
+	view := image.RGBA{Pix: dst.Pix[dst.PixOffset(dst.Rect.Min.X, dst.Rect.Min.Y):], Stride: dst.Stride, Rect: r}
+	f.Convert(&view, r)
 	return nil
 }
 
-// read returns the pixels of r, rows packed (32-bit pixels, no padding). The slice is valid
-// until the next read.
-func (g *grabber) read(r image.Rectangle) ([]byte, error) {
-	size := r.Dx() * r.Dy() * 4
+// grabAreas reads the pixels of areas, all requests sent before the first reply is read. With
+// MIT-SHM they go one after another into the segment.
+func (g *grabber) grabAreas(areas []image.Rectangle) (*frame, error) {
+	if g.format != nil {
+		return nil, g.format
+	}
+	g.mu.Lock()
+	f := &g.frame
+	f.g, f.parts = g, f.parts[:0]
+	size, screen := 0, g.bounds()
+	for _, a := range areas {
+		in := a.Intersect(screen)
+		f.parts = append(f.parts, grabbed{area: a, in: in})
+		size += in.Dx() * in.Dy() * 4
+	}
+	if err := g.read(f.parts, size); err != nil {
+		g.mu.Unlock()
+		return nil, fmt.Errorf("xdesktop: capture %v: %w", areas, err)
+	}
+	return f, nil
+}
+
+// Convert writes the pixels of r, within the areas grabbed, into dst at r. It reads only what
+// grabAreas left, so calls for disjoint rectangles may run at once.
+func (f *frame) Convert(dst *image.RGBA, r image.Rectangle) {
+	for _, p := range f.parts {
+		a := r.Intersect(p.area)
+		if a.Empty() {
+			continue
+		}
+		on := a.Intersect(p.in)
+		if on != a {
+			fillBlack(dst, a)
+		}
+		if on.Empty() {
+			continue
+		}
+		w := p.in.Dx()
+		src := p.pix[((on.Min.Y-p.in.Min.Y)*w+on.Min.X-p.in.Min.X)*4:]
+		for y := range on.Dy() {
+			bgrx.ToRGBA(dst.Pix[dst.PixOffset(on.Min.X, on.Min.Y+y):], src[y*w*4:], on.Dx())
+		}
+	}
+}
+
+// Release lets the grabber read again.
+func (f *frame) Release() {
+	f.parts = f.parts[:0]
+	f.g.mu.Unlock()
+}
+
+// read fills each part's pix with the pixels of its on-screen rectangle, size bytes in all.
+// With MIT-SHM the parts follow one another in the segment, valid until the next read.
+func (g *grabber) read(parts []grabbed, size int) error {
 	if g.useSHM {
 		if err := g.ensureSegment(size); err != nil {
 			g.log.Warn("MIT-SHM segment failed, capturing with GetImage", "err", err)
 			g.useSHM = false
 		} else {
-			_, err := shm.GetImage(g.conn, g.root, int16(r.Min.X), int16(r.Min.Y), uint16(r.Dx()), uint16(r.Dy()),
-				0xffffffff, xproto.ImageFormatZPixmap, g.seg, 0).Reply()
-			if err != nil {
-				return nil, fmt.Errorf("shm get image: %w", err)
+			g.shmCookies = g.shmCookies[:0]
+			off := 0
+			for i := range parts {
+				r := parts[i].in
+				n := r.Dx() * r.Dy() * 4
+				parts[i].pix = g.data[off : off+n]
+				if n > 0 {
+					g.shmCookies = append(g.shmCookies, shm.GetImage(g.conn, g.root, int16(r.Min.X), int16(r.Min.Y),
+						uint16(r.Dx()), uint16(r.Dy()), 0xffffffff, xproto.ImageFormatZPixmap, g.seg, uint32(off)))
+				}
+				off += n
 			}
-			return g.data[:size], nil
+			var first error
+			for _, c := range g.shmCookies {
+				if _, err := c.Reply(); err != nil && first == nil {
+					first = fmt.Errorf("shm get image: %w", err)
+				}
+			}
+			return first
 		}
 	}
-	reply, err := xproto.GetImage(g.conn, xproto.ImageFormatZPixmap, g.root, int16(r.Min.X), int16(r.Min.Y),
-		uint16(r.Dx()), uint16(r.Dy()), 0xffffffff).Reply()
-	if err != nil {
-		return nil, fmt.Errorf("get image: %w", err)
+	g.cookies = g.cookies[:0]
+	for _, p := range parts {
+		if r := p.in; !r.Empty() {
+			g.cookies = append(g.cookies, xproto.GetImage(g.conn, xproto.ImageFormatZPixmap, g.root, int16(r.Min.X), int16(r.Min.Y),
+				uint16(r.Dx()), uint16(r.Dy()), 0xffffffff))
+		}
 	}
-	if len(reply.Data) < size {
-		return nil, fmt.Errorf("get image: %d bytes for %d pixels", len(reply.Data), size/4)
+	var first error
+	k := 0
+	for i := range parts {
+		r := parts[i].in
+		if r.Empty() {
+			continue
+		}
+		reply, err := g.cookies[k].Reply()
+		k++
+		switch {
+		case err != nil:
+			err = fmt.Errorf("get image: %w", err)
+		case len(reply.Data) < r.Dx()*r.Dy()*4:
+			err = fmt.Errorf("get image: %d bytes for %d pixels", len(reply.Data), r.Dx()*r.Dy())
+		default:
+			parts[i].pix = reply.Data
+		}
+		if err != nil && first == nil {
+			first = err
+		}
 	}
-	return reply.Data, nil
+	return first
 }
 
 // ensureSegment makes the segment at least size bytes, sized for the whole screen so that it is
@@ -203,9 +303,10 @@ func (g *grabber) close() {
 	}
 }
 
-func fillBlack(dst *image.RGBA, w, h int) {
-	for y := 0; y < h; y++ {
-		row := dst.Pix[dst.PixOffset(dst.Rect.Min.X, dst.Rect.Min.Y+y):][:w*4]
+// fillBlack makes r of dst opaque black.
+func fillBlack(dst *image.RGBA, r image.Rectangle) {
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		row := dst.Pix[dst.PixOffset(r.Min.X, y):][:r.Dx()*4]
 		for i := 0; i < len(row); i += 4 {
 			row[i], row[i+1], row[i+2], row[i+3] = 0, 0, 0, 0xff
 		}

@@ -95,3 +95,56 @@ func convertPerPixel(dst, src []byte, n int) {
 		dst[i], dst[i+1], dst[i+2], dst[i+3] = src[i+2], src[i+1], src[i], 0xff
 	}
 }
+
+// TestGrabConvertsBands grabs several areas at once, one reaching off the screen, and converts
+// them in bands from two goroutines at once, as the framebuffer side does while it diffs: the
+// image is the X server's own picture of the root window (xwd), black off the screen, with and
+// without MIT-SHM.
+func TestGrabConvertsBands(t *testing.T) {
+	d := openTest(t, "-screen", "0", "1280x720x24")
+	c := newClient(t, d.Display())
+	c.put(0, 0, 1280, 720, noise(1280, 720, 3))
+	want := xwdRoot(t, d.Display())
+	areas := []image.Rectangle{
+		image.Rect(0, 0, 1280, 320),
+		image.Rect(64, 320, 577, 384), // odd width
+		image.Rect(1216, 640, 1344, 768),
+	}
+	for _, shm := range []bool{true, false} {
+		t.Run(fmt.Sprintf("shm=%v", shm), func(t *testing.T) {
+			d.grab.useSHM = shm
+			f, err := d.Grab(areas)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := image.NewRGBA(image.Rect(0, 0, 1344, 768))
+			done := make(chan struct{})
+			convert := func(odd int) {
+				for _, a := range areas {
+					for y := a.Min.Y; y < a.Max.Y; y += 16 {
+						if (y/16)%2 == odd {
+							f.Convert(got, image.Rect(a.Min.X, y, a.Max.X, min(y+16, a.Max.Y)))
+						}
+					}
+				}
+			}
+			go func() { convert(1); close(done) }()
+			convert(0)
+			<-done
+			f.Release()
+			for _, a := range areas {
+				for y := a.Min.Y; y < a.Max.Y; y++ {
+					for x := a.Min.X; x < a.Max.X; x++ {
+						w := [4]byte{0, 0, 0, 0xff}
+						if (image.Point{x, y}).In(want.Rect) {
+							w = [4]byte(want.Pix[want.PixOffset(x, y):])
+						}
+						if g := [4]byte(got.Pix[got.PixOffset(x, y):]); g != w {
+							t.Fatalf("pixel (%d,%d) of %v = %v, want %v", x, y, a, g, w)
+						}
+					}
+				}
+			}
+		})
+	}
+}
