@@ -24,6 +24,31 @@ deadline_race() {
     ! grep -q 'Failing input written\|panic:\|_test.go:[0-9]' "$1"
 }
 
+# written_input names the input a failed run wrote ("Failing input written to
+# testdata/fuzz/FuzzX/HASH", relative to the package), or nothing.
+written_input() {
+  sed -n 's/.*Failing input written to \(testdata\/fuzz\/[^ ]*\).*/\1/p' "$1" | tail -n 1
+}
+
+# stalled_worker says whether a failed run is only Go's watchdog killing a fuzz worker that the
+# machine stopped running for 10 s (golang/go#56238): a worker that has not returned from one
+# input after 10 s of wall-clock time panics, and the run reports "hung or terminated
+# unexpectedly" with whatever input it was on. A nice -n 19 worker beside a busy core is stopped
+# that long (observed: 12 s stalls while a benchmark ran). Such a run is told apart by rerunning
+# its input alone: one that really hangs or kills the process fails again or takes as long again,
+# so this hides none. It removes the input, which is no regression test, and sets alone_s to the
+# seconds it took. Arguments: log, package, its directory, target.
+stalled_worker() {
+  grep -q 'fuzzing process hung or terminated unexpectedly' "$1" || return 1
+  local input
+  input=$(written_input "$1")
+  [ -n "$input" ] && [ -f "$3/$input" ] || return 1
+  go test -count=1 -v -run "^$4\$/^$(basename "$input")\$" -timeout 60s "$2" >"$1.alone" 2>&1 || return 1
+  alone_s=$(sed -n "s/^ *--- PASS: $4\/[0-9a-f]* (\([0-9.]*\)s)\$/\1/p" "$1.alone" | head -n 1)
+  [ -n "$alone_s" ] && awk -v s="$alone_s" 'BEGIN { exit !(s + 0 < 5) }' || return 1
+  rm -f "$3/$input"
+}
+
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 start=$SECONDS
@@ -41,8 +66,14 @@ while read -r pkg dir; do
         ok=1
         break
       fi
-      deadline_race "$log" || break
-      echo "   go's fuzz coordinator reported its own deadline, with no failing input (golang/go#75804, fixed in Go 1.27); trying once more"
+      ((try == 1)) || break
+      if deadline_race "$log"; then
+        echo "   go's fuzz coordinator reported its own deadline, with no failing input (golang/go#75804, fixed in Go 1.27); trying once more"
+      elif stalled_worker "$log" "$pkg" "$dir" "$f"; then
+        echo "   go's fuzzing called its worker hung, on an input that passes alone in ${alone_s}s: the machine stopped the worker (golang/go#56238); trying once more"
+      else
+        break
+      fi
     done
     if ((ok)); then
       tail -n 1 "$log"
@@ -52,7 +83,7 @@ while read -r pkg dir; do
     echo "!! $pkg $f failed:"
     tail -n 40 "$log"
     # "Failing input written to testdata/fuzz/FuzzX/HASH" names the file, relative to the package.
-    input=$(sed -n 's/.*Failing input written to \(testdata\/fuzz\/[^ ]*\).*/\1/p' "$log" | tail -n 1)
+    input=$(written_input "$log")
     if [ -n "$input" ] && [ -f "$dir/$input" ]; then
       echo "-- failing input $dir/$input:"
       cat "$dir/$input"
