@@ -58,10 +58,12 @@ type conn struct {
 	wmu  sync.Mutex
 	wbuf []byte
 
-	zw     *zstd.Encoder // set once this side writes a stream (the agent's framebuffer channel)
-	zlevel zstd.EncoderLevel
-	sout   *streamOut
-	zr     *zstd.Decoder // set once this side reads one
+	zw      *zstd.Encoder // set once this side writes a stream (the agent's framebuffer channel)
+	zlevel  zstd.EncoderLevel
+	sout    *streamOut
+	parted  int           // bytes writePart compressed for the next send
+	partErr error         // what writePart failed with, for that send
+	zr      *zstd.Decoder // set once this side reads one
 
 	nread   atomic.Int64 // bytes read from rw: what crossed the channel
 	arrival arrival

@@ -5,6 +5,7 @@ import (
 	"image"
 	"runtime"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -49,6 +50,7 @@ type encoder struct {
 	rows    []rowOut      // per tile row of the screen: what encodeRow produced
 	head    rowOut        // the copy rectangles, sent before the rows
 	rects   []RectInfo    // what the last encode appended
+	parts   partWriter    // set by the caller: takes the update as it is encoded; nil: out does
 	scr     scrollFinder
 	motion  motionFinder
 	workers int
@@ -97,6 +99,7 @@ func (e *encoder) reset(bounds image.Rectangle) {
 	e.lossyAt = make([]int64, n)
 	e.refine = make([]bool, n)
 	e.rows = make([]rowOut, e.th)
+	e.job.ready = make([]atomic.Bool, e.th)
 	for _, c := range e.coders {
 		c.prev = e.prev
 	}
@@ -187,13 +190,20 @@ func (e *encoder) captureAreas(dst []image.Rectangle, region image.Rectangle) []
 	return dst
 }
 
+// A partWriter takes an update's bytes in order, a part at a time, while the encoder is still
+// at work on the rest: the framebuffer stream, which compresses the first tile rows while the
+// workers encode the later ones (conn.writePart).
+type partWriter interface{ writePart(b []byte) }
+
 // encode compares cur (the virtual screen's bounds; valid wherever captureAreas pointed) with
 // what the viewer has, inside region, appends the rectangle messages to out and brings prev
 // up to date. e.rects describes what was appended.
 //
 // Tile rows are independent once scrolls are found (each touches only its own band of prev),
 // so a large change is diffed and encoded a tile row at a time on e.workers goroutines, each
-// row into its own buffer, and the rows are then appended in order.
+// row into its own buffer, and the rows are then appended in order. With e.parts, encode hands
+// it out, the copies, and then each row as soon as it and the rows above it are encoded, in
+// place of appending them, and returns out[:0].
 func (e *encoder) encode(cur *image.RGBA, region image.Rectangle, out []byte) []byte {
 	region = region.Intersect(e.bounds)
 	tx0, ty0, tx1, ty1 := e.tileSpan(region)
@@ -236,14 +246,22 @@ func (e *encoder) encode(cur *image.RGBA, region image.Rectangle, out []byte) []
 			}
 		}
 	}
+	if e.parts != nil {
+		e.parts.writePart(out)
+		e.parts.writePart(e.head.buf)
+		out = out[:0]
+	} else {
+		out = append(out, e.head.buf...)
+	}
 	e.forRows(stepEncode, ty0, ty1, dirty >= minParallelTiles)
 	if lossy {
 		e.countStreaks(tx0, ty0, tx1, ty1)
 	}
 	e.rects = append(e.rects[:0], e.head.rects...)
-	out = append(out, e.head.buf...)
 	for ty := ty0; ty < ty1; ty++ {
-		out = append(out, e.rows[ty].buf...)
+		if e.parts == nil {
+			out = append(out, e.rows[ty].buf...)
+		}
 		e.rects = append(e.rects, e.rows[ty].rects...)
 		for tx := tx0; tx < tx1; tx++ {
 			i := ty*e.tw + tx

@@ -1,7 +1,9 @@
 package rdp
 
 import (
+	"bytes"
 	"image"
+	"slices"
 	"testing"
 
 	"github.com/assistkit/assist/rdp/internal/wire"
@@ -41,5 +43,43 @@ func TestEncodeSizes(t *testing.T) {
 		if n > c.limit {
 			t.Errorf("%s: %d bytes, want at most %d (rects %+v)", c.name, n, c.limit, rects[:min(len(rects), 8)])
 		}
+	}
+}
+
+// partsBuffer is a partWriter that keeps what it is handed.
+type partsBuffer struct{ b []byte }
+
+func (p *partsBuffer) writePart(b []byte) { p.b = append(p.b, b...) }
+
+// TestEncodeInParts: an encoder that hands an update on in parts as they are ready (to the
+// stream) hands on, whatever order its workers finish the tile rows in, what an encoder
+// appending to out returns: what came before (a layout), the copies of the moved windows, then
+// the rows from the top.
+func TestEncodeInParts(t *testing.T) {
+	const w, h = 1280, 720
+	frames := deskScenes(t, w, h, 8, 6)
+	e := newEncoderWorkers(frames[0].Rect, allCaps&^wire.CapZstd, 4)
+	var parts partsBuffer
+	e.parts = &parts
+	before := wire.Append(nil, &wire.Layout{Format: wire.FormatRGB24, Monitors: []wire.Monitor{{W: w, H: h, Primary: true}}})
+	e.forceAll(frames[0].Rect)
+	copies := 0
+	for i, f := range frames {
+		e.markChanged(f.Rect)
+		parts.b = parts.b[:0]
+		if out := e.encode(f, f.Rect, slices.Clone(before)); len(out) != 0 {
+			t.Fatalf("scene %d: encode in parts returned %d bytes", i, len(out))
+		}
+		want := append(slices.Clone(before), e.head.buf...)
+		for _, r := range e.rows {
+			want = append(want, r.buf...)
+		}
+		if !bytes.Equal(parts.b, want) {
+			t.Fatalf("scene %d: %d bytes handed on in parts, not the %d of the layout, copies and rows in order", i, len(parts.b), len(want))
+		}
+		copies += len(e.head.rects)
+	}
+	if copies == 0 {
+		t.Errorf("no copies in the scenes: the test does not see the copies' place")
 	}
 }

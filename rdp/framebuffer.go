@@ -423,6 +423,10 @@ func (s *fbServer) answer() error {
 			return err
 		}
 		s.enc.policy = s.lossyPolicy()
+		s.enc.parts = nil
+		if s.c.zw != nil { // the stream; only this goroutine starts or ends it
+			s.enc.parts = s.c
+		}
 		if frame != nil {
 			out = s.enc.encodeFrame(frame, s.areas, s.cur, region, out)
 			frame.Release()
@@ -433,7 +437,7 @@ func (s *fbServer) answer() error {
 			s.refineT.Reset(time.Until(at))
 		}
 	}
-	if len(out) == 0 {
+	if len(out) == 0 && !s.c.partsPending() {
 		return nil
 	}
 	s.seq++

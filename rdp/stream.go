@@ -109,6 +109,26 @@ func (c *conn) startReadStream() error {
 	return nil
 }
 
+// writePart compresses b, framed messages, into the write stream, to go on the channel with
+// the rest of the batch at the next send: fbServer.answer has its encoder hand an update on
+// in parts as they are ready, so that compressing it overlaps encoding it. The stream must
+// have started. An error waits for that send.
+func (c *conn) writePart(b []byte) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.parted += len(b)
+	if _, err := c.zw.Write(b); err != nil && c.partErr == nil {
+		c.partErr = err
+	}
+}
+
+// partsPending reports whether writePart took bytes that no send has sent yet.
+func (c *conn) partsPending() bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.parted > 0
+}
+
 // send writes framed messages, through the stream once it started. The caller holds wmu.
 func (c *conn) send(b []byte) error { return c.sendCounted(b, nil) }
 
@@ -117,6 +137,10 @@ func (c *conn) send(b []byte) error { return c.sendCounted(b, nil) }
 func (c *conn) sendCounted(b []byte, sized func(n int)) error {
 	out := b
 	if c.zw != nil {
+		c.parted = 0
+		if c.partErr != nil {
+			return c.partErr
+		}
 		if _, err := c.zw.Write(b); err != nil {
 			return err
 		}

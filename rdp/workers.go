@@ -42,6 +42,11 @@ type rowJob struct {
 	wg       sync.WaitGroup
 	work     []func() // work[i] runs rows on coders[i]; work[0] is unused (the caller works)
 	hashPrev func()   // hashes prev's rows for findScroll beside the caller's hashing of cur
+
+	// With e.parts, which rows of e.rows are encoded and not yet handed on, and a wake-up for
+	// the caller, who hands them on in order (streamRows).
+	ready  []atomic.Bool
+	rowSig chan struct{}
 }
 
 func (e *encoder) makeWorkers() {
@@ -50,6 +55,7 @@ func (e *encoder) makeWorkers() {
 		c := e.coders[i]
 		e.job.work[i] = func() { e.workRows(c); e.job.wg.Done() }
 	}
+	e.job.rowSig = make(chan struct{}, 1)
 	e.job.hashPrev = func() { e.scr.hashRows(e.prev, e.scr.prevH); e.job.wg.Done() }
 }
 
@@ -69,8 +75,56 @@ func (e *encoder) forRows(step rowStep, ty0, ty1 int, parallel bool) {
 	for _, w := range j.work[1:n] {
 		go w()
 	}
-	e.workRows(e.coders[0])
+	if step == stepEncode && e.parts != nil {
+		e.streamRows(e.coders[0], ty0)
+	} else {
+		e.workRows(e.coders[0])
+	}
 	j.wg.Wait()
+}
+
+// streamRows hands the encoded rows from ty0 on to e.parts in order, each as soon as it and
+// those above it are done, and encodes rows itself (with c) while the next one to hand on is
+// still with a worker. So the stream compresses the first rows while the workers encode the
+// later ones, rather than all of them after.
+func (e *encoder) streamRows(c *rectCoder, ty0 int) {
+	j := &e.job
+	for ty := ty0; ty < j.ty1; {
+		switch {
+		case j.ready[ty].Load():
+			j.ready[ty].Store(false)
+			e.parts.writePart(e.rows[ty].buf)
+			ty++
+		case e.takeRow(c):
+		default:
+			<-j.rowSig
+		}
+	}
+}
+
+// takeRow encodes the next row not yet taken, if there is one.
+func (e *encoder) takeRow(c *rectCoder) bool {
+	j := &e.job
+	ty := int(j.next.Add(1) - 1)
+	if ty >= j.ty1 {
+		return false
+	}
+	e.encodeTileRow(c, ty)
+	return true
+}
+
+// encodeTileRow encodes row ty into e.rows[ty] and, with e.parts, tells streamRows.
+func (e *encoder) encodeTileRow(c *rectCoder, ty int) {
+	j := &e.job
+	e.rows[ty].reset()
+	e.encodeRow(c, j.cur, ty, j.tx0, j.tx1, &e.rows[ty])
+	if e.parts != nil {
+		j.ready[ty].Store(true)
+		select {
+		case j.rowSig <- struct{}{}:
+		default: // a wake-up is already on its way
+		}
+	}
 }
 
 func (e *encoder) workRows(c *rectCoder) {
@@ -80,8 +134,7 @@ func (e *encoder) workRows(c *rectCoder) {
 		case stepDiff:
 			e.diffRow(c, ty)
 		case stepEncode:
-			e.rows[ty].reset()
-			e.encodeRow(c, j.cur, ty, j.tx0, j.tx1, &e.rows[ty])
+			e.encodeTileRow(c, ty)
 		case stepMotion:
 			for tx := j.tx0; tx < j.tx1; tx++ {
 				e.motion.tried[ty*e.tw+tx] = e.tryOffsets(j.cur, tx, ty)
