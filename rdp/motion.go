@@ -118,17 +118,30 @@ func (e *encoder) findMotion(cur *image.RGBA, tx0, ty0, tx1, ty1 int) bool {
 		m.probed[m.probe[k]] = true
 		m.nprobed++
 	}
+	m.rankCandidates()
+	return len(m.cands) > 0
+}
+
+// rankCandidates sets cands to the offsets two or more probes found, the most voted first, at
+// most motionCandidates of them. The votes come out of a map in no order, so ties go by offset:
+// one input always gives the same copies.
+func (m *motionFinder) rankCandidates() {
+	m.cands = m.cands[:0]
 	for off, v := range m.votes {
 		if v >= 2 && off != (image.Point{}) {
 			m.cands = append(m.cands, motionCand{off, v})
 		}
 	}
-	if len(m.cands) == 0 {
-		return false
-	}
-	slices.SortFunc(m.cands, func(a, b motionCand) int { return b.votes - a.votes })
+	slices.SortFunc(m.cands, func(a, b motionCand) int {
+		if a.votes != b.votes {
+			return b.votes - a.votes
+		}
+		if a.off.Y != b.off.Y {
+			return a.off.Y - b.off.Y
+		}
+		return a.off.X - b.off.X
+	})
 	m.cands = m.cands[:min(len(m.cands), motionCandidates)]
-	return true
 }
 
 // sideways reports whether the tiles of comp hold at least half of the tiles that findMotion

@@ -3,6 +3,7 @@ package rdp
 import (
 	"image"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/assistkit/assist/rdp/internal/wire"
@@ -103,6 +104,29 @@ func TestMotionOverlappingMoves(t *testing.T) {
 		}
 		if seed == 0 {
 			t.Logf("%v", encs)
+		}
+	}
+}
+
+// TestMotionCandidatesInFixedOrder ranks offsets with as many votes as each other many times:
+// the most voted come first, and ties always in the same order, whatever order the map of votes
+// hands them out in (so one input always gives the same copies).
+func TestMotionCandidatesInFixedOrder(t *testing.T) {
+	var m motionFinder
+	m.votes = map[image.Point]int{{3, 1}: 5, {0, 0}: 9, {-2, 4}: 5, {7, -7}: 1}
+	for k := range 10 {
+		m.votes[image.Pt(k, -k)] = 3
+	}
+	var first []motionCand
+	for i := range 50 {
+		m.rankCandidates()
+		if i == 0 {
+			first = slices.Clone(m.cands)
+			if len(first) != motionCandidates || first[0].votes != 5 || first[2].votes != 3 {
+				t.Fatalf("candidates %+v: want the %d most voted, the no-move and single votes left out", first, motionCandidates)
+			}
+		} else if !slices.Equal(m.cands, first) {
+			t.Fatalf("ranking %d: %+v, the first %+v", i, m.cands, first)
 		}
 	}
 }
