@@ -356,7 +356,7 @@ func (e *encoder) tileMotion(cur *image.RGBA, tx, ty int) (image.Point, bool) {
 	m := &e.motion
 	i := ty*e.tw + tx
 	k := int(m.tried[i])
-	if k < 0 || k >= len(m.cands) {
+	if k < 0 {
 		k = len(m.cands) - 1 // none reproduced it: every offset was tried
 	}
 	t := e.tile(tx, ty).Intersect(e.job.region)
