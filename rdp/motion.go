@@ -93,7 +93,8 @@ func (e *encoder) findMotion(cur *image.RGBA, tx0, ty0, tx1, ty1 int) bool {
 		m.votes = make(map[image.Point]int)
 	}
 	if len(m.probed) != len(e.dirty) {
-		m.probed = make([]bool, len(e.dirty))
+		// A new layout: the tiles probed last are of the old one.
+		m.probed, m.probe = make([]bool, len(e.dirty)), m.probe[:0]
 	}
 	for _, i := range m.probe {
 		m.probed[i] = false

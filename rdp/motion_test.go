@@ -130,3 +130,30 @@ func TestMotionCandidatesInFixedOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestMotionAcrossLayouts moves windows on a screen, then on a smaller one and a larger one:
+// what the motion finder kept of one layout's tiles is not used on the next (it once indexed
+// the new, smaller layout's tiles with the old one's), and each layout's moves go as copies.
+func TestMotionAcrossLayouts(t *testing.T) {
+	r := newLossyRig(t, 1000, 700, lossyPolicy{})
+	for k, size := range []image.Point{{1000, 700}, {600, 400}, {1200, 800}} {
+		if k > 0 {
+			bounds := image.Rect(0, 0, size.X, size.Y)
+			r.e.reset(bounds)
+			r.e.forceAll(bounds)
+			r.c = newTestClient(t, []Monitor{{W: size.X, H: size.Y}})
+		}
+		base := desktop(size.X, size.Y, uint64(k)+1)
+		next := desktop(size.X, size.Y, uint64(k)+50)
+		win := image.Rect(40, 60, size.X/2, size.Y-80)
+		copyInto(next, base, win.Add(image.Pt(11, -9)), win.Min)
+		r.send(base)
+		encs := r.send(next)
+		if !samePixels(r.c, next) {
+			t.Fatalf("%v: the viewer's image is not the frame (%v)", size, encs)
+		}
+		if encs["copy"] == 0 {
+			t.Errorf("%v: the moved window did not go as copies: %v", size, encs)
+		}
+	}
+}
