@@ -63,6 +63,7 @@ type conn struct {
 	sout    *streamOut
 	parted  int           // bytes writePart compressed for the next send
 	partErr error         // what writePart failed with, for that send
+	zin     int64         // bytes of messages the stream compressed, in all
 	zr      *zstd.Decoder // set once this side reads one
 
 	nread   atomic.Int64 // bytes read from rw: what crossed the channel

@@ -14,6 +14,12 @@ import (
 // deskScenes draws the end-to-end bench's `full` scenes first, first+1, … (n of them).
 func deskScenes(tb testing.TB, w, h, first, n int) []*image.RGBA {
 	tb.Helper()
+	return deskScenesEvery(tb, w, h, first, 1, n)
+}
+
+// deskScenesEvery draws the end-to-end bench's `full` scenes first, first+step, … (n of them).
+func deskScenesEvery(tb testing.TB, w, h, first, step, n int) []*image.RGBA {
+	tb.Helper()
 	sc, err := workload.NewScenes(w, h)
 	if err != nil {
 		tb.Fatal(err)
@@ -21,7 +27,7 @@ func deskScenes(tb testing.TB, w, h, first, n int) []*image.RGBA {
 	frames := make([]*image.RGBA, n)
 	for i := range frames {
 		frames[i] = image.NewRGBA(image.Rect(0, 0, w, h))
-		sc.Draw(frames[i], first+i)
+		sc.Draw(frames[i], first+i*step)
 	}
 	return frames
 }
@@ -62,9 +68,20 @@ func TestDeskScenesRoundTrip(t *testing.T) {
 // per update, without the X server and the link. cpu-ms/op is the process's CPU time an op (all
 // its goroutines: what the agent spends of the shared cores), steadier than ns/op under load.
 func BenchmarkAnswerDeskScenes(b *testing.B) {
-	const w, h, n = 1920, 1080, 24
-	frames := deskScenes(b, w, h, 8, n) // scenes 8–31: layout 0, then the switch to 1 at 20
-	screen := newFakeScreen(Monitor{W: w, H: h, Primary: true})
+	benchAnswer(b, deskScenes(b, 1920, 1080, 8, 24)) // scenes 8–31: layout 0, then the switch to 1 at 20
+}
+
+// BenchmarkAnswerLayoutChange is BenchmarkAnswerDeskScenes on the updates that make its tail,
+// changes of window layout: scenes 20, 40, … 240 in turn, each the first of its layout, with
+// new pixels on most of the screen that no copy explains (and none the stream's window holds).
+func BenchmarkAnswerLayoutChange(b *testing.B) {
+	benchAnswer(b, deskScenesEvery(b, 1920, 1080, 20, 20, 12))
+}
+
+// benchAnswer answers frames in turn, a scene every 1/60 s.
+func benchAnswer(b *testing.B, frames []*image.RGBA) {
+	n, r := len(frames), frames[0].Rect
+	screen := newFakeScreen(Monitor{W: r.Dx(), H: r.Dy(), Primary: true})
 	var sink countingWriter
 	s := &fbServer{c: newConn(&sink), screen: screen, log: slog.New(slog.DiscardHandler),
 		caps: uint64(wire.CapSolid | wire.CapCopy | wire.CapPalette | wire.CapJPEG)}
@@ -91,12 +108,13 @@ func BenchmarkAnswerDeskScenes(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	start, cpu := sink.n, cpuTime()
+	start, cpu, zin := sink.n, cpuTime(), s.c.zin
 	for i := 0; i < b.N; i++ {
 		answer(i)
 	}
 	b.ReportMetric(float64(cpuTime()-cpu)/1e6/float64(b.N), "cpu-ms/op")
 	b.ReportMetric(float64(sink.n-start)/float64(b.N), "wire-bytes/op")
+	b.ReportMetric(float64(s.c.zin-zin)/float64(b.N), "stream-in-bytes/op")
 }
 
 // cpuTime is the process's CPU time so far, user and system, in nanoseconds.

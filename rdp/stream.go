@@ -117,6 +117,7 @@ func (c *conn) writePart(b []byte) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.parted += len(b)
+	c.zin += int64(len(b))
 	if _, err := c.zw.Write(b); err != nil && c.partErr == nil {
 		c.partErr = err
 	}
@@ -141,6 +142,7 @@ func (c *conn) sendCounted(b []byte, sized func(n int)) error {
 		if c.partErr != nil {
 			return c.partErr
 		}
+		c.zin += int64(len(b))
 		if _, err := c.zw.Write(b); err != nil {
 			return err
 		}
