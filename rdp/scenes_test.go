@@ -1,6 +1,7 @@
 package rdp
 
 import (
+	"context"
 	"image"
 	"log/slog"
 	"syscall"
@@ -124,4 +125,32 @@ func cpuTime() int64 {
 		return 0
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// BenchmarkApplyLayoutChange is the viewer's part of BenchmarkAnswerLayoutChange: applying to
+// its image the updates the agent sends inside the stream for scenes 20, 40, … 240 in turn
+// (raw, palette and solid rectangles over most of a 1920×1080 screen). An op is one update.
+func BenchmarkApplyLayoutChange(b *testing.B) {
+	frames := deskScenesEvery(b, 1920, 1080, 20, 20, 12)
+	e := newEncoder(frames[0].Rect, allCaps&^wire.CapZstd)
+	e.forceAll(frames[0].Rect)
+	updates := make([][]byte, len(frames))
+	for i, f := range append(frames, frames[0]) {
+		e.markChanged(f.Rect)
+		u := wire.Append(e.encode(f, f.Rect, nil), &wire.UpdateEnd{Seq: uint64(i + 1)})
+		if i > 0 { // the first is the whole screen over black
+			updates[i-1] = u
+		}
+	}
+	c := newTestClient(b, []Monitor{{W: 1920, H: 1080}})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		c.updates <- splitFrames(b, updates[i%len(updates)])
+		b.StartTimer()
+		c.outstanding = c.inFlight
+		if _, err := c.Next(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
